@@ -63,7 +63,7 @@ rm -f "$log"
 
 cc_a_meta "$out" '{
   "scenario": "happy-eyeballs-fallback",
-  "description": "Clients connect to svc, which the namespace hosts file names as ::1 and 127.0.0.1, port 8081, where a Node http server listens on 127.0.0.1 only. curl 7.88, Python socket.create_connection and Node 20 (http.get, autoSelectFamily) each request /items/1 and /items/2: each tries ::1 first, is refused (RST), and connects to 127.0.0.1 at once; all 6 requests get 200. The refusals are reported as the fallbacks they were (info, one diagnosis). The same clients then request svc:8082, where nothing listens on either family: each is refused on ::1 and again on 127.0.0.1 (curl exit 7, ECONNREFUSED): 12 refusals, warnings, no fallback.",
+  "description": "Clients connect to svc, which the namespace hosts file names as ::1 and 127.0.0.1, port 8081, where a Node http server listens on 127.0.0.1 only. curl 7.88, Python socket.create_connection and Node 20 (http.get, autoSelectFamily) each request /items/1 and /items/2: each tries ::1 first, is refused (RST), and connects to 127.0.0.1 at once; all 6 requests get 200. The refusals are reported as the fallbacks they were (info, one diagnosis). The same clients then request svc:8082, where nothing listens on either family: each is refused on ::1 and again on 127.0.0.1 (curl exit 7, ECONNREFUSED): 12 refusals, errors (the clients failed), no fallback.",
   "software": ["curl 7.88", "python3 socket", "node v20 http client and server"],
   "configured": {},
   "silent": false,

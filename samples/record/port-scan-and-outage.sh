@@ -49,7 +49,7 @@ rm -f "$log"
 
 cc_a_meta "$out" '{
   "scenario": "port-scan-and-outage",
-  "description": "A connect scan from 127.0.0.5: one connect() to each of the closed ports 20001-20040 of 127.0.0.1 (each answered RST: ECONNREFUSED) and to the open port 8080 (accepted, closed at once without a byte), 20 ms apart. Then an outage: a Node HTTP server on 127.0.0.1:8081 is stopped for about 2 s while python http.client on 127.0.0.6 asks it for /health every 0.3 s on one kept-alive connection, connecting again after each failure; the attempts while it is down are refused. The scan probes are reported as such (info, one diagnosis); the outage refusals as a restart (warning).",
+  "description": "A connect scan from 127.0.0.5: one connect() to each of the closed ports 20001-20040 of 127.0.0.1 (each answered RST: ECONNREFUSED) and to the open port 8080 (accepted, closed at once without a byte), 20 ms apart. Then an outage: a Node HTTP server on 127.0.0.1:8081 is stopped for about 2 s while python http.client on 127.0.0.6 asks it for /health every 0.3 s on one kept-alive connection, connecting again after each failure; the attempts while it is down are refused. The scan probes are reported as such (info, one diagnosis); the outage refusals as a restart (errors: each failed a /health call, but the last, whose next connect got through at once: a warning).",
   "software": ["python3 socket and http.client", "node v20 http server"],
   "configured": {"scannedPorts": 41, "scannedClosedPorts": 40, "scanSpacingSeconds": 0.02, "outagePort": 8081, "pollSpacingSeconds": 0.3, "outageSeconds": 2},
   "silent": false,

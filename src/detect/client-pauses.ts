@@ -24,7 +24,13 @@ const time = (t: number): number => t;
  * 0.3 s between them gave 0.802 s between failed connects, and FIN to next SYN 0.302 s).
  */
 export class ClientPauses {
-  private readonly slotOf = new Map<string, number>();
+  /**
+   * Slots by server, then client host: both texts the connection already has, hashed once each.
+   * A key made of the two for every connection (`${clientHost}>${server}`) was a string built,
+   * flattened and hashed per connection: 1 % of the analysis's time with every detector.
+   */
+  private readonly slotOf = new Map<string, Map<string, number>>();
+  private pairs = 0;
   private capacity = 0;
   /** By slot: PER_PAIR first-SYN times and PER_PAIR FIN times, each a ring; and how many of each were noted. */
   private starts: Float64Array = new Float64Array(0);
@@ -34,13 +40,14 @@ export class ClientPauses {
 
   /** A connection from `clientHost` to `server` began at `start` and its client sent FIN at `fin` (-1: none). */
   note(clientHost: string, server: string, start: number, fin: number): void {
-    const key = `${clientHost}>${server}`;
-    let slot = this.slotOf.get(key);
+    let ofServer = this.slotOf.get(server);
+    let slot = ofServer?.get(clientHost);
     if (slot === undefined) {
-      if (this.slotOf.size >= MAX_PAIRS) return;
-      slot = this.slotOf.size;
+      if (this.pairs >= MAX_PAIRS) return;
+      slot = this.pairs++;
       if (slot >= this.capacity) this.grow();
-      this.slotOf.set(key, slot);
+      if (ofServer === undefined) this.slotOf.set(server, (ofServer = new Map()));
+      ofServer.set(clientHost, slot);
     }
     this.starts[slot * PER_PAIR + (this.startCount[slot] % PER_PAIR)] = start;
     this.startCount[slot]++;
@@ -56,7 +63,7 @@ export class ClientPauses {
    * agree (cluster); null otherwise.
    */
   pauseBefore(clientHost: string, server: string, below: number, cluster: (samples: number[]) => { value: number; samples: number; spread: number } | null): { value: number; samples: number; spread: number } | null {
-    const slot = this.slotOf.get(`${clientHost}>${server}`);
+    const slot = this.slotOf.get(server)?.get(clientHost);
     if (slot === undefined) return null;
     const closes = this.kept(this.closes, this.closeCount[slot], slot);
     if (closes.length < 2) return null;

@@ -1,6 +1,7 @@
 import type { AnalyzedConnection } from './analyzed-connection';
 import { float64Column, grownColumn, int32Column, uint8Column } from './grown-column';
 import { firstAfter, firstAtOrAfter } from './sorted-search';
+import { clientHostKey, type HostKey, hostKeyOfText, hostKeyText } from './host-keys';
 
 /**
  * The connections clients held open to each server, for one judgement at the end of a capture:
@@ -69,8 +70,14 @@ export class HeldConnections {
   private acked: Uint8Array = new Uint8Array(INITIAL_CAPACITY);
   /** The distinct SYNs its client sent (at most 255): more than one, its connect outlived a SYN retransmission. */
   private syns: Uint8Array = new Uint8Array(INITIAL_CAPACITY);
+  /**
+   * Server endpoints, and client hosts by HostKey: an IPv4 host keeps no string (a capture of a
+   * public server has a client host per connection or so, and each host text was a slice holding
+   * its whole endpoint text). Each numbered in its own column's order; MAX_NAMES in all.
+   */
   private readonly names = new Map<string, number>();
-  private readonly nameList: string[] = [];
+  private readonly hosts = new Map<HostKey, number>();
+  private readonly hostList: HostKey[] = [];
   /** The latest close among the connections the ring let go: counts at earlier moments are incomplete. */
   private forgottenUntil = -Infinity;
 
@@ -81,7 +88,7 @@ export class HeldConnections {
   note(conn: AnalyzedConnection, clientSyns = 1): void {
     if (conn.client.synTimes.length === 0 || conn.server.synAckTimes.length === 0) return;
     const server = this.nameIndex(conn.serverName);
-    const client = this.nameIndex(conn.clientHost);
+    const client = this.hostIndex(clientHostKey(conn));
     if (server < 0 || client < 0) return;
     if (this.count === this.capacity && this.capacity < KEPT) this.grow();
     const e = this.count++ % this.capacity;
@@ -102,7 +109,7 @@ export class HeldConnections {
    */
   loadOf(serverName: string, clientHost: string): ClientLoad | null {
     const server = this.names.get(serverName);
-    const client = this.names.get(clientHost);
+    const client = this.hosts.get(hostKeyOfText(clientHost));
     if (server === undefined || client === undefined) return null;
     const all = this.rowsOf(server, client);
     const rows = all.filter((e) => this.acked[e] === 1);
@@ -129,7 +136,7 @@ export class HeldConnections {
     if (dropped.length < 2 || dropped.some((t) => t <= this.forgottenUntil)) return null;
     const server = this.names.get(serverName);
     if (server === undefined) return null;
-    const client = this.names.get(clientHost) ?? -1;
+    const client = this.hosts.get(hostKeyOfText(clientHost)) ?? -1;
     return this.limitIn(server, client, dropped) ?? this.limitIn(server, -1, dropped);
   }
 
@@ -179,7 +186,7 @@ export class HeldConnections {
       if (openAt(this.syn[e]) >= limit) return null;
       answered++;
     }
-    return { limit, clientHost: client < 0 ? null : this.nameList[client], dropped: dropped.length, answered };
+    return { limit, clientHost: client < 0 ? null : hostKeyText(this.hostList[client]), dropped: dropped.length, answered };
   }
 
   /**
@@ -206,10 +213,20 @@ export class HeldConnections {
   private nameIndex(name: string): number {
     let i = this.names.get(name);
     if (i === undefined) {
-      if (this.names.size >= MAX_NAMES) return -1;
+      if (this.names.size + this.hosts.size >= MAX_NAMES) return -1;
       i = this.names.size;
       this.names.set(name, i);
-      this.nameList.push(name);
+    }
+    return i;
+  }
+
+  private hostIndex(host: HostKey): number {
+    let i = this.hosts.get(host);
+    if (i === undefined) {
+      if (this.names.size + this.hosts.size >= MAX_NAMES) return -1;
+      i = this.hostList.length;
+      this.hosts.set(host, i);
+      this.hostList.push(host);
     }
     return i;
   }

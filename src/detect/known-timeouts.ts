@@ -59,7 +59,10 @@ const WEBFS = /^webfs\b/;
 // OTP 25's inets httpd says `inets/8.2.2` (server_tokens minimal, keepalive-race-inets).
 const INETS = /^inets\b/;
 // WEBrick 1.8 says `WEBrick/1.8.1 (Ruby/3.1.7/2025-03-26)` (keepalive-race-webrick).
-const WEBRICK = /^WEBrick\b/;
+export const WEBRICK = /^WEBrick\b/;
+// Puma sends no Server header on its application's answers; its own error answers (the 408 of
+// Client#timeout!, Puma 5.6 const.rb ERROR_RESPONSE) say `Server: Puma 5.6.5`.
+export const PUMA = /^Puma\b/;
 // Python's http.server says `BaseHTTP/0.6 Python/3.11.2` (SimpleHTTPRequestHandler: `SimpleHTTP/0.6 …`;
 // keepalive-race-python, blind round 12 S1).
 export const PYTHON_HTTP_SERVER = /^(BaseHTTP|SimpleHTTP)\/[\d.]+ Python\//;

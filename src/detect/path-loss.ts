@@ -1,6 +1,8 @@
 import type { AnalyzedConnection } from './analyzed-connection';
 import { seqAdd, seqDiff, seqGt, seqLt } from '../flow/seq';
 import type { DetectContext } from './detector';
+import { float64Column, grownColumn, int32Column } from './grown-column';
+import { clientHostKey, hostKeyOfText, HostPairMap, serverHostKey } from './host-keys';
 
 /**
  * Segments of established connections between the same two hosts retransmitted this many times or
@@ -294,6 +296,8 @@ export function blackHoleOf(conn: AnalyzedConnection): BlackHole | null {
 const JUMBO_MSS = 8960;
 /** Host pairs whose server segment sizes are remembered (PathSegmentSizes); past it, new pairs are not. */
 const MAX_SIZE_PAIRS = 65_536;
+/** Rows of PathSegmentSizes' columns at first (doubled as pairs come, up to MAX_SIZE_PAIRS). */
+const INITIAL_SIZE_ROWS = 64;
 
 /** What the capture shows of the segments one server host sent one client host (PathSegmentSizes). */
 export interface SegmentSizes {
@@ -317,7 +321,11 @@ export interface SegmentSizes {
  * Captured next to the server, the segments are what it sent: full-size ones there show nothing.
  */
 export class PathSegmentSizes {
-  private readonly pairs = new Map<string, SegmentSizes>();
+  /** Each pair's row in the columns below (HostPairMap: no key string per pair). */
+  private readonly rows = new HostPairMap<number>();
+  private largest: Int32Array = new Int32Array(INITIAL_SIZE_ROWS);
+  private mssOffered: Int32Array = new Int32Array(INITIAL_SIZE_ROWS);
+  private bulkBytes: Float64Array = new Float64Array(INITIAL_SIZE_ROWS);
 
   note(conn: AnalyzedConnection): void {
     const s = conn.server;
@@ -325,15 +333,28 @@ export class PathSegmentSizes {
     // An MSS past jumbo frames' (9000-byte MTU) is a loopback's or a virtual device's: no hop
     // drops segments by size there, and the sizes are the application's writes.
     if (mss === 0 || mss > JUMBO_MSS || s.maxSegment === 0) return;
-    const key = `${conn.serverHost} ${conn.clientHost}`;
-    let p = this.pairs.get(key);
-    if (p === undefined) {
-      if (this.pairs.size >= MAX_SIZE_PAIRS) return;
-      this.pairs.set(key, (p = { largest: 0, mssOffered: mss, bulkBytes: 0 }));
+    const server = serverHostKey(conn);
+    const client = clientHostKey(conn);
+    let row = this.rows.get(server, client);
+    if (row === undefined) {
+      if (this.rows.size >= MAX_SIZE_PAIRS) return;
+      row = this.rows.size;
+      if (row === this.largest.length) this.grow();
+      this.rows.set(server, client, row);
+      this.largest[row] = 0;
+      this.mssOffered[row] = mss;
+      this.bulkBytes[row] = 0;
     }
-    if (s.maxSegment > p.largest) p.largest = s.maxSegment;
-    if (mss < p.mssOffered) p.mssOffered = mss;
-    if (s.maxSegment < mss - OPTION_ROOM && s.payloadBytes >= 2 * (mss - OPTION_ROOM) && s.payloadBytes > p.bulkBytes) p.bulkBytes = s.payloadBytes;
+    if (s.maxSegment > this.largest[row]) this.largest[row] = s.maxSegment;
+    if (mss < this.mssOffered[row]) this.mssOffered[row] = mss;
+    if (s.maxSegment < mss - OPTION_ROOM && s.payloadBytes >= 2 * (mss - OPTION_ROOM) && s.payloadBytes > this.bulkBytes[row]) this.bulkBytes[row] = s.payloadBytes;
+  }
+
+  private grow(): void {
+    const n = Math.min(2 * this.largest.length, MAX_SIZE_PAIRS);
+    this.largest = grownColumn(this.largest, n, int32Column);
+    this.mssOffered = grownColumn(this.mssOffered, n, int32Column);
+    this.bulkBytes = grownColumn(this.bulkBytes, n, float64Column);
   }
 
   /**
@@ -342,8 +363,10 @@ export class PathSegmentSizes {
    * came within OPTION_ROOM of the MSS offered.
    */
   capped(serverHost: string, clientHost: string): SegmentSizes | null {
-    const p = this.pairs.get(`${serverHost} ${clientHost}`);
-    if (p === undefined || p.bulkBytes === 0 || p.largest >= p.mssOffered - OPTION_ROOM) return null;
+    const row = this.rows.get(hostKeyOfText(serverHost), hostKeyOfText(clientHost));
+    if (row === undefined) return null;
+    const p = { largest: this.largest[row], mssOffered: this.mssOffered[row], bulkBytes: this.bulkBytes[row] };
+    if (p.bulkBytes === 0 || p.largest >= p.mssOffered - OPTION_ROOM) return null;
     return p;
   }
 }

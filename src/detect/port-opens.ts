@@ -16,11 +16,14 @@ export class PortOpens {
   private readonly port = new Int32Array(CAPACITY);
   private readonly flow = new Int32Array(CAPACITY);
   private readonly server: string[] = new Array<string>(CAPACITY).fill('');
+  /** The client's host of each open (a string the connection holds already: nothing is allocated). */
+  private readonly clientHost: string[] = new Array<string>(CAPACITY).fill('');
   private written = 0;
 
   /** Records connection `flowId`'s open at `ts` to `serverName` ("ip:port", IPv6 in brackets) on `port`. */
-  add(ts: number, serverName: string, port: number, flowId: number): void {
+  add(ts: number, serverName: string, port: number, flowId: number, clientHost = ''): void {
     const slot = this.written++ & (CAPACITY - 1);
+    this.clientHost[slot] = clientHost;
     this.ts[slot] = ts;
     this.flow[slot] = flowId;
     this.port[slot] = serverName.charCodeAt(0) === 91 ? port | V6 : port;
@@ -34,6 +37,30 @@ export class PortOpens {
    */
   otherFamilyBetween(port: number, v6: boolean, from: number, to: number, failed: ReadonlySet<number>): { server: string; ts: number } | null {
     const want = v6 ? port : port | V6;
+    for (let n = this.firstAtOrAfter(from); n < this.written; n++) {
+      const slot = n & (CAPACITY - 1);
+      if (this.ts[slot] > to) break;
+      if (this.port[slot] === want && !failed.has(this.flow[slot])) return { server: this.server[slot], ts: this.ts[slot] };
+    }
+    return null;
+  }
+
+  /**
+   * The time of the first open from `clientHost` to `serverName` itself within [from, to], or -1
+   * when none or when that open is one of `failed`: the client's next connect to the server after a
+   * refusal got through (connection-refused: a refusal its client recovered from at once).
+   */
+  nextToSameServerGotThrough(serverName: string, clientHost: string, from: number, to: number, failed: ReadonlySet<number>): number {
+    for (let n = this.firstAtOrAfter(from); n < this.written; n++) {
+      const slot = n & (CAPACITY - 1);
+      if (this.ts[slot] > to) break;
+      if (this.server[slot] === serverName && this.clientHost[slot] === clientHost) return failed.has(this.flow[slot]) ? -1 : this.ts[slot];
+    }
+    return -1;
+  }
+
+  /** The position of the first open kept at or after `from`. */
+  private firstAtOrAfter(from: number): number {
     const oldest = Math.max(0, this.written - CAPACITY);
     // The first open at or after `from` (times only grow along the ring, but for packets a few
     // microseconds out of order, which the scan below tolerates).
@@ -44,11 +71,6 @@ export class PortOpens {
       if (this.ts[mid & (CAPACITY - 1)] < from) lo = mid + 1;
       else hi = mid;
     }
-    for (let n = lo; n < this.written; n++) {
-      const slot = n & (CAPACITY - 1);
-      if (this.ts[slot] > to) break;
-      if (this.port[slot] === want && !failed.has(this.flow[slot])) return { server: this.server[slot], ts: this.ts[slot] };
-    }
-    return null;
+    return lo;
   }
 }

@@ -1,5 +1,5 @@
 import { ownAgent } from './client-agents';
-import { float64Column, grownColumn, int32Column, uint8Column } from './grown-column';
+import { float64Column, grownColumn, int32Column, uint32Column, uint8Column } from './grown-column';
 import { packedStatus, unpackedStatus, type HttpExchange } from '../http/exchange';
 import type { AnalyzedConnection } from './analyzed-connection';
 import { firstCloseTs, HALF_CLOSE_GRACE } from './facts';
@@ -356,10 +356,12 @@ export class RequestIndex {
   private hash: Int32Array = new Int32Array(INITIAL_CAPACITY);
   /** The previous entry of the same bucket, -1 for none. */
   private prev: Float64Array = new Float64Array(INITIAL_CAPACITY);
-  private flowId: Float64Array = new Float64Array(INITIAL_CAPACITY);
+  // Integral columns in 4 bytes, not 8 (0.8 MB at the full 65 536 entries): a connection id, a
+  // frame number (pcap counts fit 32 bits unsigned) and an exchange's index on its connection.
+  private flowId: Int32Array = new Int32Array(INITIAL_CAPACITY);
   private ts: Float64Array = new Float64Array(INITIAL_CAPACITY);
-  private frame: Float64Array = new Float64Array(INITIAL_CAPACITY);
-  private index: Float64Array = new Float64Array(INITIAL_CAPACITY);
+  private frame: Uint32Array = new Uint32Array(INITIAL_CAPACITY);
+  private index: Int32Array = new Int32Array(INITIAL_CAPACITY);
   private bodyBytes: Float64Array = new Float64Array(INITIAL_CAPACITY);
   private connectionStart: Float64Array = new Float64Array(INITIAL_CAPACITY);
   private previousStart: Float64Array = new Float64Array(INITIAL_CAPACITY);
@@ -857,10 +859,10 @@ export class RequestIndex {
     const capacity = this.capacity * 2;
     this.hash = grownColumn(this.hash, capacity, int32Column);
     this.prev = grownColumn(this.prev, capacity, float64Column);
-    this.flowId = grownColumn(this.flowId, capacity, float64Column);
+    this.flowId = grownColumn(this.flowId, capacity, int32Column);
     this.ts = grownColumn(this.ts, capacity, float64Column);
-    this.frame = grownColumn(this.frame, capacity, float64Column);
-    this.index = grownColumn(this.index, capacity, float64Column);
+    this.frame = grownColumn(this.frame, capacity, uint32Column);
+    this.index = grownColumn(this.index, capacity, int32Column);
     this.bodyBytes = grownColumn(this.bodyBytes, capacity, float64Column);
     this.connectionStart = grownColumn(this.connectionStart, capacity, float64Column);
     this.previousStart = grownColumn(this.previousStart, capacity, float64Column);

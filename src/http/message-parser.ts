@@ -319,13 +319,22 @@ export class MessageParser {
    * timed out a request all the same: the line is reported for what it shows (isUnfinishedRequestLine)
    * as a message begun whose head never ends. True when a message began. Bytes the client still
    * sends after it are read as its header lines (counted as malformed where they are not).
+   * `answered`: a response came while the line was in progress. Then a line that shows no target
+   * yet but a registered method (`GET `, `POS`: cutRequestLineMethod) is the request the server
+   * answered too: a client that trickles its head byte by byte is answered where it stopped (Go's
+   * net/http at ReadHeaderTimeout parses `GET ` and answers 400: blind round 17, appservers s03).
+   * Without a response, such bytes prove too little to be a request.
    */
-  beginUnfinishedLine(): boolean {
+  beginUnfinishedLine(answered = false): boolean {
     if (!this.isRequest || !this.inStartLine || this.lineLen === 0) return false;
     const buf = this.lineBuf as Uint8Array;
     const len = this.lineEndsCR ? this.lineLen - 1 : this.lineLen;
-    if (!isUnfinishedRequestLine(buf, 0, len, this.strictSeen)) return false;
-    if (!this.startLine(buf, 0, len, true)) return false;
+    let method: string | null = null;
+    if (!isUnfinishedRequestLine(buf, 0, len, this.strictSeen)) {
+      method = answered ? cutRequestLineMethod(buf, 0, len) : null;
+      if (method === null) return false;
+    }
+    if (!this.startLine(buf, 0, len, true, false, method)) return false;
     this.resetLine();
     return true;
   }

@@ -866,10 +866,11 @@ export class HttpSession {
    * the client closed, or the connection ended. A server that times out a slow client's head
    * (Node's headersTimeout answers 408, nginx's client_header_timeout closes) does so while the
    * line may still be arriving; what it shows is taken for the request the server gave up on
-   * (MessageParser.beginUnfinishedLine), its version unknown. True when it was.
+   * (MessageParser.beginUnfinishedLine), its version unknown. True when it was. `answered`: a
+   * response came (a method alone then counts).
    */
-  private takeUnfinishedRequestLine(): boolean {
-    if (!this.req.beginUnfinishedLine()) return false;
+  private takeUnfinishedRequestLine(answered = false): boolean {
+    if (!this.req.beginUnfinishedLine(answered)) return false;
     const p = this.reqCurrent;
     if (p === null) return false; // refused by the pending bound
     p.requestLineUnfinished = true;
@@ -1071,7 +1072,7 @@ export class HttpSession {
     this.serverFramingLoss = false;
     // A response while the client's request line is still arriving answers that request (a 408 to
     // a slowloris, a 414 to a target too long), not one the capture missed.
-    if (first === null && this.req.inStartLine && this.takeUnfinishedRequestLine()) first = this.reqCurrent;
+    if (first === null && this.req.inStartLine && this.takeUnfinishedRequestLine(true)) first = this.reqCurrent;
     if (first !== null) return first;
     const orphan = this.newPending();
     orphan.reqState = Q_ABSENT;

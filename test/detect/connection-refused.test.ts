@@ -229,7 +229,7 @@ describe('connection-refused in a live capture on a quiet link', () => {
     expect(ofKind(result, KIND)).toHaveLength(1);
   });
 
-  test('probes of a scan spread over several ticks are still one scan, and an outage\'s refusals still warnings, as read from a file', () => {
+  test('probes of a scan spread over several ticks are still one scan, and an outage\'s refusals graded as read from a file', () => {
     const cap = new Capture();
     for (let i = 0; i < 30; i++) {
       const t = 1 + i * 0.2;
@@ -241,7 +241,8 @@ describe('connection-refused in a live capture on a quiet link', () => {
     expect(fromFile.filter(([, severity]) => severity === 'info')).toHaveLength(30);
     const { streamed, result } = live(cap, 40);
     expect(streamed.map((f) => [f.frames[0], f.severity])).toEqual(fromFile);
-    expect(result.diagnoses.map((d) => d.severity).sort()).toEqual(['info', 'warning']);
+    // The outage's client tried 5 times and never got through: errors (connection-refused-severity.test.ts).
+    expect(result.diagnoses.map((d) => d.severity).sort()).toEqual(['error', 'info']);
   });
 });
 
@@ -362,8 +363,9 @@ describe('connection-refused: a port scan is told from an outage by how the port
     const cap = new Capture();
     for (let round = 0; round < 4; round++) scan(cap, range(9001, 12), 0.01, round * 1, 50000 + round * 100);
     const r = cap.analyze(only);
-    expect(ofKind(r, KIND).every((f) => f.severity === 'warning')).toBe(true);
-    expect(r.diagnoses.filter((x) => x.kind === KIND).map((d) => d.severity)).toEqual(Array(12).fill('warning'));
+    // Outages, not probes: tried again and again and never got through, so errors (a scan's would be info).
+    expect(ofKind(r, KIND).every((f) => f.severity === 'error')).toBe(true);
+    expect(r.diagnoses.filter((x) => x.kind === KIND).map((d) => d.severity)).toEqual(Array(12).fill('error'));
   });
 
   test('not a scan: fewer than ten ports', () => {
@@ -380,9 +382,10 @@ describe('connection-refused: a port scan is told from an outage by how the port
     refused(cap, 41002, [0.65]);
     const r = cap.analyze(only);
     const outage = ofKind(r, KIND).filter((f) => f.server === `${SERVER}:8081`);
-    expect(outage.map((f) => f.severity)).toEqual(['warning', 'warning', 'warning']);
+    // Not probes: the client came back twice and never got through (errors, not the scan's info).
+    expect(outage.map((f) => f.severity)).toEqual(['error', 'error', 'error']);
     const severities = r.diagnoses.filter((x) => x.kind === KIND).map((d) => `${d.server} ${d.severity} ${d.count}`);
-    expect(severities).toEqual([`${SERVER}:8081 warning 3`, `${SERVER} info 20`]);
+    expect(severities).toEqual([`${SERVER}:8081 error 3`, `${SERVER} info 20`]);
   });
 
   test('port-scan-and-outage: the scan of 40 closed ports and one open one, the restart of 8081, and its stale reuse', async () => {
@@ -395,13 +398,14 @@ describe('connection-refused: a port scan is told from an outage by how the port
     expect(scanned.every((f) => f.severity === 'info')).toBe(true);
     const outage = refusals.filter((f) => f.server === '127.0.0.1:8081');
     expect(outage.length).toBeGreaterThanOrEqual(3);
-    expect(outage.every((f) => f.severity === 'warning')).toBe(true);
+    // The client's /health calls met a refusal each (errors), but the last, whose next connect got through at once (a warning).
+    expect(outage.map((f) => f.severity)).toEqual([...Array(outage.length - 1).fill('error'), 'warning']);
     const scanDiagnosis = r.diagnoses.find((d) => d.kind === KIND && d.server === '127.0.0.1')!;
     expect(scanDiagnosis.severity).toBe('info');
     expect(scanDiagnosis.explanation).toContain('127.0.0.5 tried 41 ports of 127.0.0.1');
     expect(scanDiagnosis.explanation).toContain('(open: 8080)');
     // Worst first: the restart's race and refusals before the scan's note.
-    expect(r.diagnoses.map((d) => d.severity)).toEqual(['error', 'warning', 'info']);
+    expect(r.diagnoses.map((d) => d.severity)).toEqual(['error', 'error', 'info']);
     // The request that met the stopped server's close is a race with a restart, not an idle timeout of 0.3 s.
     const race = r.diagnoses.find((d) => d.kind === 'keepalive-race')!;
     expect(race.inferred).toEqual({});
@@ -459,12 +463,13 @@ describe('connection-refused: a refusal the client fell back from to the other a
     // 8082: refused on ::1, then on 127.0.0.1: the fallback got nowhere, both are refusals.
     const bothRefused = found.filter((x) => x.server.endsWith(':8082'));
     expect(bothRefused).toHaveLength(12);
-    expect(bothRefused.every((x) => x.severity === 'warning' && x.evidence.fallbackTo === undefined)).toBe(true);
+    // curl exit 7, ECONNREFUSED: the clients failed, errors.
+    expect(bothRefused.every((x) => x.severity === 'error' && x.evidence.fallbackTo === undefined)).toBe(true);
     expect(found).toHaveLength(18);
     expect(r.diagnoses.map((d) => `${d.kind} ${d.server} ${d.severity} ${d.count}`).sort()).toEqual([
-      'connection-refused 127.0.0.1:8082 warning 6',
+      'connection-refused 127.0.0.1:8082 error 6',
       'connection-refused [::1]:8081 info 6',
-      'connection-refused [::1]:8082 warning 6',
+      'connection-refused [::1]:8082 error 6',
     ]);
     // Refused on 127.0.0.1 itself: the remedy does not suggest binding beyond it.
     const local = r.diagnoses.find((d) => d.server === '127.0.0.1:8082');

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { gatewayTimeout } from '../../src/detect/detectors/gateway-timeout';
-import { intermittent5xx, requestKindPath } from '../../src/detect/detectors/intermittent-5xx';
+import { intermittent5xx, isKindPathOf, kindPathHash, requestKindPath } from '../../src/detect/detectors/intermittent-5xx';
 import { SAMPLES_DIR, SampleMeta, analyzeSample, listSamples } from '../samples';
 import { chain, FRONT_ENDPOINT, PROXY_ENDPOINT, racedChain, scene, throughChain } from './proxy-scenes';
 import { DETECTORS } from '../../src/detect/registry';
@@ -625,6 +625,44 @@ describe('requestKindPath', () => {
       const uri = '/' + segments.join('/') + (next(3) === 0 ? '?page=' + next(100) : '');
       expect(requestKindPath(uri)).toBe(reference(uri));
     }
+  });
+
+  // The detector finds a kind by kindPathHash and isKindPathOf, without building requestKindPath's string.
+  /** 32-bit FNV-1a of a string's char codes: what kindPathHash computes of the kind's path. */
+  function fnv1a(text: string): number {
+    let hash = 0x811c9dc5;
+    for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+    return hash;
+  }
+
+  it('kindPathHash and isKindPathOf tell the same kinds as requestKindPath', () => {
+    const pieces = ['api', 'v2', '17', '', '{id}', '0123456789abcdef', 'abcdefabcdefabcd', '3f2a9c1e-0b7d-4e5f-a1b2-c3d4e5f60718', 'x1', 'id', 'a{id}', '{id}x'];
+    let seed = 11;
+    const next = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const uris = Array.from({ length: 400 }, () => {
+      const segments = Array.from({ length: 1 + next(4) }, () => pieces[next(pieces.length)]);
+      return (next(5) === 0 ? '' : '/') + segments.join('/') + (next(3) === 0 ? '?page=' + next(100) : '');
+    });
+    for (const a of uris) {
+      const kind = requestKindPath(a);
+      expect(isKindPathOf(kind, a)).toBe(true);
+      for (const b of uris.slice(0, 100)) {
+        const same = requestKindPath(b) === kind;
+        expect(isKindPathOf(kind, b)).toBe(same);
+        if (same) expect(kindPathHash(b)).toBe(kindPathHash(a));
+      }
+      expect(kindPathHash(a)).toBe(fnv1a(kind));
+    }
+    // A literal "{id}" segment is the kind of an id segment's.
+    expect(kindPathHash('/api/{id}')).toBe(kindPathHash('/api/17'));
+    expect(isKindPathOf('/api/{id}', '/api/{id}')).toBe(true);
+    expect(isKindPathOf('/api/{id}', '/api/17')).toBe(true);
+    expect(isKindPathOf('/api/{id}', '/api/17/')).toBe(false);
+    expect(isKindPathOf('/api', '/api/17')).toBe(false);
+    expect(isKindPathOf('/api/17', '/api')).toBe(false);
   });
 });
 

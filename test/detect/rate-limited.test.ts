@@ -52,6 +52,22 @@ describe('rate-limited on synthetic traffic', () => {
     expect(d.explanation).toContain('2 of the 429s asked the client to retry after 5–30 s (Retry-After)');
   });
 
+  // The detector keeps each live connection's tally in a slot by connection id (4 096 of them):
+  // a connection whose slot another took meanwhile finds its own host's tally again.
+  test('a connection whose slot a later connection took: its 429s stay its own host\'s', () => {
+    const cap = new Capture();
+    const a = cap.connection({ client: '10.0.0.1' });
+    a.handshake(0);
+    a.exchange(0.01, get('/api/items'), TOO_MANY);
+    for (let i = 0; i < 4095; i++) connection(cap, '10.0.0.9', 0.1 + i * 0.0001, [ok()]);
+    connection(cap, '10.0.0.5', 2, [ok()]);
+    a.exchange(5, get('/api/items'), TOO_MANY);
+    a.close(5.5, 'c');
+    const [f, ...rest] = ofKind(cap.analyze(only), KIND);
+    expect(rest).toEqual([]);
+    expect(f.evidence).toMatchObject({ responses429: 2, limitedClientHosts: ['10.0.0.1'], limitedPerHost: [2], requestsPerHost: [2], otherHostsServedMeanwhile: 2 });
+  });
+
   test('no 429 (200s, a 503, a 404): silent', () => {
     const cap = new Capture();
     connection(cap, '10.0.0.1', 0, [ok(), ok('x', [], 'HTTP/1.1', '503 Service Unavailable'), ok('x', [], 'HTTP/1.1', '404 Not Found'), ok()]);

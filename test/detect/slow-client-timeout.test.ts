@@ -121,6 +121,116 @@ describe('slow-client-timeout on synthetic connections', () => {
     expect(r.diagnoses.find((d) => d.kind === KIND)!.explanation).toContain('Go net/http `Server.ReadHeaderTimeout`');
   });
 
+  test('a 400 to a head trickled byte by byte that had shown only its method (`GET `: Go at ReadHeaderTimeout, blind round 17 appservers s03) is a request and a timeout', () => {
+    const BAD_REQUEST = 'HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request';
+    const cap = new Capture();
+    const c = cap.connection();
+    c.handshake(0);
+    for (const [k, b] of ['G', 'E', 'T', ' '].entries()) c.request(0.0002 + 0.306 * k, b);
+    c.response(1.0778, BAD_REQUEST).fin(1.0779, 's').fin(1.0797, 'c');
+    const r = cap.analyze(only);
+    // The head the server answered is counted as a request, though it never showed a target.
+    expect(r.exchanges).toHaveLength(1);
+    expect(r.exchanges[0]).toMatchObject({ method: 'GET', status: 400, requestHeadUnfinished: true });
+    const found = ofKind(r, KIND);
+    expect(found).toHaveLength(1);
+    expect(found[0].evidence).toMatchObject({ method: 'GET', status: 400, headComplete: false, closedWith: 'FIN' });
+    expect(found[0].evidence.sinceRequestStart).toBeCloseTo(1.0776, 3);
+    expect(r.diagnoses.find((d) => d.kind === KIND)!.explanation).toContain('a head stopped inside a line is parsed as it stands and answered 400');
+    // Near miss: the same bytes and a close, no answer (the client closing its own), stay no request at all.
+    const own = new Capture();
+    const o = own.connection();
+    o.handshake(0);
+    for (const [k, b] of ['G', 'E', 'T', ' '].entries()) o.request(0.0002 + 0.306 * k, b);
+    o.fin(1.5, 'c').fin(1.5001, 's');
+    const ro = own.analyze(only);
+    expect(ro.exchanges).toHaveLength(0);
+    expect(ofKind(ro, KIND)).toEqual([]);
+  });
+
+  test("a 408 to a half-sent head whose client closed first on reading it (WEBrick :RequestTimeout, blind round 17 appservers s11) is the server's timer; a 400 after the client's own close is not", () => {
+    const WEBRICK_408 = 'HTTP/1.1 408 Request Timeout\r\nServer: WEBrick/1.8.1 (Ruby/3.1.2/2022-04-12)\r\nContent-Length: 2\r\nConnection: close\r\n\r\n';
+    const cap = new Capture();
+    const c = cap.connection();
+    c.handshake(0).request(0.0296, 'GET /x HTTP/1.1\r\nHost: x\r\n');
+    // The 408's head, then its body; the client's FIN comes before the server's.
+    c.response(2.0306, WEBRICK_408).response(2.0308, 'ok').fin(2.0318, 'c').fin(2.0324, 's');
+    // Node's 400 to the EOF inside a head: the client gave up first (15 s), the server answered its close (s18).
+    const gaveUp = cap.connection();
+    gaveUp.handshake(10).request(10.0005, 'GET /slow-head HTTP/1.1\r\nHost: x\r\n').fin(25.017, 'c');
+    gaveUp.response(25.018, 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n').rst(25.0181, 'c');
+    const r = cap.analyze(only);
+    const found = ofKind(r, KIND);
+    // The 400 after the client's close is no timeout of the server's: only the client's give-up is told of it.
+    expect(found.map((f) => f.client)).toEqual([c.clientName, gaveUp.clientName]);
+    expect(found[0].evidence).toMatchObject({ status: 408, headComplete: false, closedBy: 'client' });
+    expect(found[0].evidence.sinceRequestStart).toBeCloseTo(2.001, 3);
+    expect(found[1].evidence.timedOutAt).toBeUndefined();
+    expect(found[1].evidence).toMatchObject({ answeredClose: true, closedBy: 'client' });
+    // The Server header names the setting.
+    expect(r.diagnoses.find((d) => d.kind === KIND && d.server === c.serverName)!.explanation).toContain('WEBrick `:RequestTimeout`');
+  });
+
+  test("a client that gave up on its own unfinished head after a long silence, the server answering only its close (Node's headersTimeout unchecked for 30 s, blind round 17 appservers s18); a quick abandon stays silent", () => {
+    const cap = new Capture();
+    const c = cap.connection();
+    c.handshake(0).request(0.0005, 'GET /slow-head HTTP/1.1\r\nHost: x\r\n').fin(15.0172, 'c');
+    c.response(15.0184, 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n').rst(15.0185, 'c');
+    // Near misses: heads abandoned 0.5 s and 1 s after they were sent (the client gave up on them itself, no wait for an answer).
+    for (const [t, wait] of [[30, 0.5], [40, 1]]) {
+      const q = cap.connection();
+      q.handshake(t).request(t + 0.001, 'GET /a HTTP/1.1\r\nHost: x\r\n').fin(t + 0.001 + wait, 'c');
+      q.response(t + 0.0012 + wait, 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n').rst(t + 0.0013 + wait, 'c');
+    }
+    const r = cap.analyze(only);
+    const found = ofKind(r, KIND);
+    expect(found.map((f) => f.client)).toEqual([c.clientName]);
+    expect(found[0].evidence).toMatchObject({ uri: '/slow-head', headComplete: false, closedBy: 'client', closedWith: 'FIN', status: 400, answeredClose: true });
+    expect(found[0].evidence.clientWaited).toBeCloseTo(15.0167, 3);
+    expect(found[0].summary).toContain('the client gave up on it');
+    const d = r.diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.explanation).toContain("the failure is the client's own timeout");
+    expect(d.explanation).toContain('its header timer is longer than 15.017 s, or checked less often');
+    expect(d.explanation).toContain('`connectionsCheckingInterval`');
+    expect(d.inferred).toEqual({});
+  });
+
+  test('a silent close of a half-sent head names the servers that close so: Go where it stopped at a line\'s end, Puma either way, never Go inside a line (blind round 17 appservers s15)', () => {
+    const explanationOf = (head: string): string => {
+      const cap = new Capture();
+      // Its other answers name no software (Go and Puma send no Server header).
+      cap.connection().handshake(-5).exchange(-4.9, get('/'), ok()).close(-4.8, 'c');
+      const c = cap.connection();
+      c.handshake(0).request(0.009, head).fin(2.01, 's').fin(2.0102, 'c');
+      const r = cap.analyze(only);
+      expect(ofKind(r, KIND)).toHaveLength(1);
+      return r.diagnoses.find((d) => d.kind === KIND)!.explanation;
+    };
+    const atLineEnd = explanationOf('GET /x HTTP/1.1\r\nHost: x\r\n');
+    expect(atLineEnd).toContain('Go net/http `Server.ReadHeaderTimeout`');
+    expect(atLineEnd).toContain('Puma `first_data_timeout`');
+    const insideLine = explanationOf('GET /x HT');
+    expect(insideLine).toContain('Puma `first_data_timeout`');
+    expect(insideLine).toContain("not Go's `ReadHeaderTimeout`, which answers 400 to a head stopped inside a line");
+    expect(insideLine).not.toContain('Go net/http `Server.ReadHeaderTimeout`');
+  });
+
+  test("one body timed out beside one head bounds the body's timer too (Node requestTimeout 408, blind round 17 appservers s02)", () => {
+    const cap = new Capture();
+    const h = cap.connection();
+    h.handshake(0).request(0.001, 'GET / HTTP/1.1\r\n');
+    for (let k = 1; k <= 6; k++) h.request(0.001 + 0.3 * k, 'X: y\r\n');
+    h.response(2.154, REQUEST_TIMEOUT_408).fin(2.1541, 's');
+    const b = cap.connection();
+    b.handshake(10).request(10.001, 'POST /slowbody HTTP/1.1\r\nHost: x\r\nContent-Length: 40\r\n\r\n').request(10.1, '123456789');
+    b.response(14.165, REQUEST_TIMEOUT_408).fin(14.1651, 's');
+    const d = cap.analyze(only).diagnoses.find((x) => x.kind === KIND)!;
+    expect(d.inferred.serverHeaderTimeout.samples).toBe(1);
+    expect(d.inferred.serverClientTimeout).toMatchObject({ samples: 1 });
+    expect(d.inferred.serverClientTimeout.value).toBeCloseTo(4.164, 2);
+    expect(d.explanation).toContain("one timeout bounds the server's body timer to at most");
+  });
+
   test('a 408 Request Time-out without a Server header names HAProxy, a 408 Request Timeout Node.js', () => {
     const settingOf = (reason: string): string => {
       const cap = new Capture();
@@ -251,7 +361,9 @@ describe('slow-client-timeout on synthetic connections', () => {
     expect(found[0].summary).toContain('its head unfinished: the client sent the rest after the close and was reset');
     const d = r.diagnoses.find((x) => x.kind === KIND)!;
     expect(d.explanation).toContain('the client was too slow');
-    expect(d.explanation).toContain('The setting at work is Go net/http `Server.ReadHeaderTimeout`');
+    // A head stopped at a line's end, closed on without a byte: Go's timer, or Puma's (neither names itself).
+    expect(d.explanation).toContain("The setting at work is a header timer that closes without a byte on a head stopped at a line's end (neither sends a Server header): Go net/http `Server.ReadHeaderTimeout`");
+    expect(d.explanation).toContain('Puma `first_data_timeout`');
     expect(d.explanation).toContain('one close bounds the server\'s header timer to at most 1.001 s');
     // One close bounds the header timer: at most the time since the accept.
     expect(d.inferred.serverHeaderTimeout.value).toBeCloseTo(1.0006, 2);

@@ -32,16 +32,25 @@ interface Pair {
   churned: number;
   firstSynTs: number;
   lastSynTs: number;
-  firstFrames: number[];
+  /** The first one-request connection's SYN and response frames (-1 before it). */
+  firstSynFrame: number;
+  firstResponseFrame: number;
   thresholdTs: number;
   thresholdFrame: number;
-  ports: Set<number>;
+  /**
+   * The client ports of its one-request connections: the first one (-1 before it), and a Set made
+   * only at a second distinct port. Most pairs never have a second connection (a capture of a public
+   * server has a client host per connection or so, and 10 000 pairs are followed): a Set, and the
+   * arrays below made empty, cost each such pair some 1.3 KB (arrays grow to 17 slots at their first push).
+   */
+  firstPort: number;
+  ports: Set<number> | null;
   advertised: number | null;
   /** Connections of the same pair that carried several requests (the client does pool), and their requests. */
   pooled: number;
   pooledRequests: number;
-  /** When the client closed its one-request connections (the first MAX_CLOSES_KEPT). */
-  closes: number[];
+  /** When the client closed its one-request connections (the first MAX_CLOSES_KEPT); null before the first (made as a one-element literal, see ports). */
+  closes: number[] | null;
   /** The programs of its pooled and of its one-request connections (ProgramSet), each made at its first noted connection. */
   pooledPrograms: ProgramSet | null;
   churnPrograms: ProgramSet | null;
@@ -50,8 +59,8 @@ interface Pair {
   /** One-request connections whose request said `Connection: close` (the client turned keep-alive off), and those of them the server closed first. */
   asked: number;
   askedServerClosed: number;
-  /** The first one-request connections' requests, to ask at the end whether the client forwarded them (a proxy). */
-  samples: SampleRequest[];
+  /** The first one-request connections' requests, to ask at the end whether the client forwarded them (a proxy); null before the first. */
+  samples: SampleRequest[] | null;
 }
 
 /** A one-request connection's request, as ProxyLegs.forwardedByItsSender asks for it. */
@@ -69,6 +78,10 @@ const MAX_SAMPLES = 3;
 /** Distinct agents kept per set: a host runs a few programs against one server. */
 const MAX_PROGRAMS = 4;
 
+/** The agents of a set before its first (shared, never added to: ProgramSet.note replaces it). */
+const NO_AGENTS: string[] = [];
+Object.freeze(NO_AGENTS);
+
 /**
  * The programs (User-Agent, '' for none) of a set of connections, and whether some connection's was
  * unknown (a proxy's forwarded request, TLS, more agents than kept). Made at a pair's first noted
@@ -77,12 +90,14 @@ const MAX_PROGRAMS = 4;
  * packets (this, 42 M).
  */
 class ProgramSet {
-  readonly agents: string[] = [];
+  /** Made as a one-element literal at the first agent (an empty array grows to 17 slots at its first push). */
+  agents: string[] = NO_AGENTS;
   unknown = false;
 
   /** A connection's agent, or null when it is not known as its own. */
   note(agent: string | null): void {
     if (agent === null) this.unknown = true;
+    else if (this.agents.length === 0) this.agents = [agent];
     else if (!this.agents.includes(agent)) {
       if (this.agents.length < MAX_PROGRAMS) this.agents.push(agent);
       else this.unknown = true;
@@ -233,8 +248,8 @@ export const connectionChurn: DetectorDefinition = {
           if (pairs.length >= MAX_PAIRS) return;
           pair = {
             client, server: conn.serverName, connections: 0, requests: 0, churned: 0, firstSynTs: Infinity, lastSynTs: -Infinity,
-            firstFrames: [], thresholdTs: 0, thresholdFrame: 0, ports: new Set(), advertised: null, pooled: 0, pooledRequests: 0, closes: [],
-            pooledPrograms: null, churnPrograms: null, resets: 0, asked: 0, askedServerClosed: 0, samples: [],
+            firstSynFrame: -1, firstResponseFrame: 0, thresholdTs: 0, thresholdFrame: 0, firstPort: -1, ports: null, advertised: null, pooled: 0, pooledRequests: 0, closes: null,
+            pooledPrograms: null, churnPrograms: null, resets: 0, asked: 0, askedServerClosed: 0, samples: null,
           };
           // Every new pair takes the same steps, a server's first one included (its client map is made
           // for each new pair and kept only for a new server; setting a known server again keeps its
@@ -264,19 +279,27 @@ export const connectionChurn: DetectorDefinition = {
         pair.resets += one.reset ? 1 : 0;
         pair.asked += one.asked ? 1 : 0;
         pair.askedServerClosed += one.asked && one.serverClosed ? 1 : 0;
-        if (pair.samples.length < MAX_SAMPLES) pair.samples.push(one.request);
+        if (pair.samples === null) pair.samples = [one.request];
+        else if (pair.samples.length < MAX_SAMPLES) pair.samples.push(one.request);
         const synTs = conn.startTs;
         const synFrame = conn.client.synFrames.length > 0 ? conn.client.synFrames[0] : conn.firstFrame;
         if (synTs < pair.firstSynTs) pair.firstSynTs = synTs;
         if (synTs > pair.lastSynTs) pair.lastSynTs = synTs;
-        if (pair.firstFrames.length === 0) pair.firstFrames.push(synFrame, one.responseFrame);
+        if (pair.firstSynFrame < 0) {
+          pair.firstSynFrame = synFrame;
+          pair.firstResponseFrame = one.responseFrame;
+        }
         if (pair.churned === minConnections) {
           pair.thresholdTs = synTs;
           pair.thresholdFrame = synFrame;
         }
-        if (pair.ports.size < MAX_PORTS_COUNTED) pair.ports.add(conn.cPort);
+        if (pair.firstPort < 0) pair.firstPort = conn.cPort;
+        else if (pair.ports === null) {
+          if (conn.cPort !== pair.firstPort) pair.ports = new Set([pair.firstPort, conn.cPort]);
+        } else if (pair.ports.size < MAX_PORTS_COUNTED) pair.ports.add(conn.cPort);
         if (one.advertised !== null) pair.advertised = one.advertised;
-        if (pair.closes.length < MAX_CLOSES_KEPT) pair.closes.push(one.closeTs);
+        if (pair.closes === null) pair.closes = [one.closeTs];
+        else if (pair.closes.length < MAX_CLOSES_KEPT) pair.closes.push(one.closeTs);
       },
 
       onFinish() {
@@ -284,12 +307,14 @@ export const connectionChurn: DetectorDefinition = {
         for (const pair of pairs) {
           if (pair.churned < minConnections || pair.churned * 2 < pair.connections) continue;
           // The client forwards its own clients' requests here (a proxy's backend pool, not an application's).
-          const forwards = pair.samples.filter((r) => legs.forwardedByItsSender(r)).length * 2 > pair.samples.length;
+          const samples = pair.samples ?? [];
+          const forwards = samples.filter((r) => legs.forwardedByItsSender(r)).length * 2 > samples.length;
           const reloads = legs.reloadsOfHost(pair.client);
-          const afterReload = reloads.length === 0 ? 0 : pair.closes.filter((t) => reloads.some((m) => t >= m && t <= m + RELOAD_DRAIN_WINDOW)).length;
+          const afterReload = reloads.length === 0 ? 0 : (pair.closes ?? []).filter((t) => reloads.some((m) => t >= m && t <= m + RELOAD_DRAIN_WINDOW)).length;
           const span = pair.lastSynTs - pair.firstSynTs;
           const rate = span > 0 ? (pair.churned - 1) / span : 0;
-          const ports = [...pair.ports].sort((a, b) => a - b);
+          const ports = pair.ports !== null ? [...pair.ports].sort((a, b) => a - b) : pair.firstPort >= 0 ? [pair.firstPort] : [];
+          const portCount = ports.length;
           const finding = ctx.report({
             flowId: null,
             client: pair.client,
@@ -318,7 +343,7 @@ export const connectionChurn: DetectorDefinition = {
               clientClosesFirst: pair.askedServerClosed * 2 < pair.churned,
               requestsSaidClose: pair.asked,
               advertisedKeepAliveTimeout: pair.advertised,
-              distinctClientPorts: pair.ports.size >= MAX_PORTS_COUNTED ? `≥${MAX_PORTS_COUNTED}` : pair.ports.size,
+              distinctClientPorts: portCount >= MAX_PORTS_COUNTED ? `≥${MAX_PORTS_COUNTED}` : portCount,
               clientPorts: ports.slice(0, MAX_PORTS_LISTED),
               // A connection the client reset leaves no TIME_WAIT.
               // A connection the client reset leaves no TIME_WAIT, one the server closed first leaves it on the server.
@@ -327,7 +352,7 @@ export const connectionChurn: DetectorDefinition = {
               clientForwards: forwards,
               closedAfterClientReload: afterReload,
             },
-            frames: [...pair.firstFrames, pair.thresholdFrame],
+            frames: pair.firstSynFrame >= 0 ? [pair.firstSynFrame, pair.firstResponseFrame, pair.thresholdFrame] : [pair.thresholdFrame],
           });
           const list = byServer.get(pair.server) ?? [];
           list.push({ pair, finding, rate, afterReload, reloads: reloads.length, forwards });

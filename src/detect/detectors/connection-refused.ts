@@ -2,6 +2,7 @@ import { exactStatus, statusText } from '../../http/exchange';
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectContext, DetectorDefinition, FindingInput } from '../detector';
 import { hostOf, ms, timeOfDay } from '../facts';
+import { sharedGatewayAnswers } from '../gateway-answers';
 import { float64Column, grownColumn } from '../grown-column';
 import { sharedHostTtls } from '../host-ttls';
 import { STOPPED_WITHIN } from '../server-stops';
@@ -37,6 +38,17 @@ const MAX_HELD = 10_000;
  * at once; Go waits 300 ms only while the first attempt is still pending).
  */
 const FALLBACK_WITHIN = 0.5;
+
+/**
+ * How soon after a refusal a connection from the same client host to the same server that was not
+ * refused is the client getting through at once (seconds): a retry right after the refusal (a
+ * reload's one-off, a connect retry), or HAProxy's next attempt after its pause of
+ * min(`timeout connect`, 1 s). Its user saw at most a delay; the refusal stays a warning.
+ */
+const RECOVERED_WITHIN = 1.5;
+
+/** Client hosts and servers whose refusals are counted (whether a client came back: failedClient). */
+const MAX_PAIRS_COUNTED = 65_536;
 
 /** Requests a proxy held across a refusal and retried, looked at per refusing server. */
 const RETRIED_KEPT = 1000;
@@ -304,6 +316,8 @@ export const connectionRefused: DetectorDefinition = {
       refused: 'connection to {server} refused: the SYN was answered by RST {delay} ms later{retried}',
       scanned: 'port {port} of {serverHost} refused a probe of a port scan from {clientHost} (the SYN was answered by RST {delay} ms later)',
       fellBack: 'connection to {server} refused ({family}): the SYN was answered by RST {delay} ms later, and the client connected to {fallback} over {otherFamily} {after} ms after',
+      proxyFailed: 'connection to {server} refused: the SYN was answered by RST {delay} ms later{retried}; the refused proxy answered its client {status} for it ({proxy}, frame {frame})',
+      notThrough: 'connection to {server} refused: the SYN was answered by RST {delay} ms later{retried}; its client came back and its next connect to it within {within} s did not get through ({count} of its connects to it refused so far)',
     },
   },
   create(ctx: DetectContext) {
@@ -321,6 +335,10 @@ export const connectionRefused: DetectorDefinition = {
     const index = ctx.shared(REQUEST_INDEX, () => new RequestIndex());
     const scans = ctx.shared(PORT_SCANS, () => new PortScans());
     const held: Array<{ attempt: Attempt; input: FindingInput }> = [];
+    /** The gateway errors servers answered lately: a refused proxy's answer to its client (failedClient). */
+    const gatewayAnswers = sharedGatewayAnswers(ctx);
+    /** Refusals so far by client host and server ("clientHost>server"): a client that came back (failedClient). */
+    const refusalsByPair = new Map<string, number>();
     /**
      * The latest capture time a connection ended at: what the held refusals wait on. Not the time
      * of the latest open: attempts are noted as they end, after the tracker's linger, and a refusal
@@ -371,7 +389,7 @@ export const connectionRefused: DetectorDefinition = {
         return;
       }
       if (!scans.isProbe(a)) {
-        ctx.report(h.input);
+        ctx.report(failedClient(h) ?? h.input);
         return;
       }
       const f = ctx.report({
@@ -384,6 +402,57 @@ export const connectionRefused: DetectorDefinition = {
       const scan = scanned.get(key);
       if (scan === undefined) scanned.set(key, { first: a, ids: [f.id] });
       else scan.ids.push(f.id);
+    };
+    /**
+     * The refusal as an error when it failed a client, else null (a warning as reported): its
+     * refused client is a proxy that answered its own client a gateway error for it (a 502/503/504
+     * from a server on the refused host, or on the proxy address it forwards for, to a request it
+     * held when the connect failed, within MOVED_ON_WITHIN after the RST; any 5xx: a proxy's 502/503,
+     * tinyproxy's 500); or its client came back
+     * (another of its connects to the server was refused) and its next connect to it, within
+     * RECOVERED_WITHIN, was refused too or never came: a client retrying in a loop met the failure
+     * at each refusal but the last, whose next connect got through. Not an error: a proxy that moved the request on to another backend or
+     * retried (its client saw no error), a client whose next connect succeeded at once (a reload's
+     * one-off), a lone refusal nobody tried again (a probe, a health check); scans and address-family
+     * fallbacks are told before this is asked. Decided as the refusal is released, SCAN_WINDOW after
+     * it: the proxy's answer and the client's next connects have come by then.
+     */
+    const failedClient = (h: { attempt: Attempt; input: FindingInput }): FindingInput | null => {
+      const input = h.input;
+      const a = h.attempt;
+      const client = input.client;
+      if (client === null || input.flowId === null) return null;
+      const clientHost = hostOf(client);
+      const until = input.ts + MOVED_ON_WITHIN;
+      let answer = gatewayAnswers.take([clientHost], a.ts, until, input.ts);
+      // The proxy address it forwards for, when not its own (a lookup over every request kept): asked
+      // only when some other host answered a 5xx then.
+      if (answer === null && gatewayAnswers.anyFree(a.ts, until, input.ts)) {
+        const forwarding = legs.proxyForwardingFrom(clientHost);
+        if (forwarding !== null) answer = gatewayAnswers.take([forwarding], a.ts, until, input.ts);
+      }
+      const evidence = input.evidence;
+      if (answer !== null) {
+        return {
+          ...input, severity: 'error', message: 'proxyFailed',
+          data: { ...input.data, status: answer.status, proxy: answer.server, frame: answer.frame },
+          evidence: { ...evidence, proxyAnsweredStatus: answer.status, proxyAnswerFrame: answer.frame, proxyAnsweredAfter: ms(answer.ts - input.ts) },
+          frames: answer.frame > 0 ? [...input.frames, answer.frame] : input.frames,
+        };
+      }
+      const key = `${clientHost}>${input.server}`;
+      const count = refusalsByPair.get(key) ?? 0;
+      if (count < 2) return null;
+      // A proxy that sent the held request on to another backend: its client saw no error (movedOnNote).
+      // Its own address's requests only (otherAddress false): the other one's lookup goes over every
+      // request kept, too costly once per refusal while the capture is read.
+      if (legs.movedOnAfter(clientHost, input.server, input.ts, MOVED_ON_WITHIN, null, false) !== null) return null;
+      if (opens.nextToSameServerGotThrough(input.server, clientHost, input.ts, input.ts + RECOVERED_WITHIN, refusedFlows) >= 0) return null;
+      return {
+        ...input, severity: 'error', message: 'notThrough',
+        data: { ...input.data, within: RECOVERED_WITHIN, count },
+        evidence: { ...evidence, clientGotThroughWithin: false, refusedFromClientHost: count },
+      };
     };
     const releaseUntil = (until: number): void => {
       while (held.length > 0 && (held[0].attempt.ts + SCAN_WINDOW < until || held.length > MAX_HELD)) release(held.shift() as { attempt: Attempt; input: FindingInput });
@@ -465,6 +534,18 @@ export const connectionRefused: DetectorDefinition = {
       if (retried.length > 0) note += ' No timeout is at work: the wait is the proxy\'s pauses between its attempts.';
       else if (atOnce.length > 0) note += ' No timeout is at work in those failures.';
       return note;
+    };
+
+    /** Which of a server's refusals failed a client (errors, failedClient), in one sentence. */
+    const failedNote = (failed: number, n: number, items: ReadonlyArray<{ id: string; failed: boolean }>): string => {
+      const proxied = ctx.findings('connection-refused').filter((f) => f.severity === 'error' && f.evidence.proxyAnsweredStatus !== undefined && items.some((i) => i.id === f.id)).length;
+      const parts: string[] = [];
+      if (proxied > 0) parts.push(`${proxied} ${proxied === 1 ? 'was' : 'were'} answered by the refused proxy to its client with a 5xx`);
+      if (failed - proxied > 0) parts.push(`after ${failed - proxied} ${failed - proxied === 1 ? 'the client' : 'them its client'} came back and its next connect within ${RECOVERED_WITHIN} s did not get through`);
+      return (
+        ` ${failed === n ? (n === 1 ? 'It' : `All ${n}`) : `${failed} of the ${n}`} failed a client, errors: ${parts.join('; ')}.` +
+        (failed < n ? ' The others were followed at once by a connect that got through, a request sent to another backend, or no attempt again (warnings).' : '')
+      );
     };
 
     /** Whether a refusal (`times`, sorted) came between `from` and `to`. */
@@ -654,7 +735,7 @@ export const connectionRefused: DetectorDefinition = {
 
     return {
       onOpen(conn: AnalyzedConnection): void {
-        opens.add(conn.startTs, conn.serverName, conn.sPort, conn.id);
+        opens.add(conn.startTs, conn.serverName, conn.sPort, conn.id, conn.clientHost);
       },
 
       /** A quiet live link: a refusal is not held until some later connection ends. */
@@ -717,6 +798,10 @@ export const connectionRefused: DetectorDefinition = {
         const retries = answered;
         const delay = s.rstTs - synTs;
         refusedFlows.add(conn.id);
+        const pair = `${conn.clientHost}>${conn.serverName}`;
+        const seen = refusalsByPair.get(pair);
+        if (seen !== undefined) refusalsByPair.set(pair, seen + 1);
+        else if (refusalsByPair.size < MAX_PAIRS_COUNTED) refusalsByPair.set(pair, 1);
         held.push({ attempt: attemptOf(conn), input: {
           flowId: conn.id,
           client: conn.clientName,
@@ -744,12 +829,12 @@ export const connectionRefused: DetectorDefinition = {
         for (const scan of scanned.values()) diagnoseScan(scans.summary(scan.first), scan.ids);
         for (const [server, entry] of fellBack) diagnoseFallback(server, entry);
         const scanIds = new Set([...scanned.values(), ...fellBack.values()].flatMap((scan) => scan.ids));
-        const byServer = new Map<string, Array<{ id: string; ts: number; client: string | null; flowId: number | null; server: string }>>();
+        const byServer = new Map<string, Array<{ id: string; ts: number; client: string | null; flowId: number | null; server: string; failed: boolean }>>();
         const pairs = legs.pair();
         for (const f of ctx.findings('connection-refused')) {
           if (scanIds.has(f.id)) continue;
           const list = byServer.get(f.server) ?? [];
-          list.push({ id: f.id, ts: f.ts, client: f.client, flowId: f.flowId, server: f.server });
+          list.push({ id: f.id, ts: f.ts, client: f.client, flowId: f.flowId, server: f.server, failed: f.severity === 'error' });
           byServer.set(f.server, list);
         }
         for (const [server, items] of byServer) {
@@ -834,8 +919,12 @@ export const connectionRefused: DetectorDefinition = {
           }
           if (entry !== undefined) story += resetsBeforeNote(resetsDiagnosedAsSuch(entry), outages);
           story += proxyNote(server, items, pairs);
+          const failed = items.reduce((k, i) => k + (i.failed ? 1 : 0), 0);
+          if (failed > 0) story += failedNote(failed, n, items);
           ctx.diagnose({
             server,
+            // A client saw the failure (failedClient): an outage, not only a port found closed.
+            ...(failed > 0 ? { severity: 'error' as const } : {}),
             count: n,
             inferred: {},
             explanation: story,

@@ -1,4 +1,5 @@
 import { SERVER_STOPS, ServerStops } from '../server-stops';
+import { clientHostKey, type HostKey, hostKeyOfText } from '../host-keys';
 import type { AnalyzedConnection } from '../analyzed-connection';
 import type { DetectorDefinition } from '../detector';
 import { clientIdleCloseOf, ms, roundTripToServer } from '../facts';
@@ -337,22 +338,24 @@ export const idleTimeoutMismatch: DetectorDefinition = {
      * at its end). A client close after it came as the host's programs stopped (a loop that ended
      * and closed its connection on the way out): a shutdown, whatever the idle before it, no timer.
      */
-    const hostLastActivity = new Map<string, number>();
+    // Keyed by HostKey: an IPv4 host costs no string (a capture of a public server has a client host per connection or so).
+    const hostLastActivity = new Map<HostKey, number>();
     const noteHostActivity = (conn: AnalyzedConnection): void => {
       const recent = conn.app?.recent ?? [];
       const lastRequest = recent.length > 0 ? recent[recent.length - 1].requestStart ?? conn.startTs : conn.startTs;
       const last = Math.max(conn.startTs, lastRequest);
-      const known = hostLastActivity.get(conn.clientHost);
+      const host = clientHostKey(conn);
+      const known = hostLastActivity.get(host);
       if (known === undefined) {
-        if (hostLastActivity.size < MAX_HOSTS) hostLastActivity.set(conn.clientHost, last);
-      } else if (last > known) hostLastActivity.set(conn.clientHost, last);
+        if (hostLastActivity.size < MAX_HOSTS) hostLastActivity.set(host, last);
+      } else if (last > known) hostLastActivity.set(host, last);
     };
     /**
      * The close came in the last moments of its host's activity (hostLastActivity): after it, or
      * within `window` s before it, as the host's programs stopped one after another.
      */
     const closedAtHostEnd = (s: Sample, window: number): boolean => {
-      const last = s.host === undefined ? undefined : hostLastActivity.get(s.host);
+      const last = s.host === undefined ? undefined : hostLastActivity.get(hostKeyOfText(s.host));
       return last !== undefined && s.ts >= last - window;
     };
 

@@ -3,7 +3,7 @@ import type { DetectContext, DetectorDefinition } from '../detector';
 import { at, hostOf, ms, requestLine } from '../facts';
 import type { Finding } from '../finding';
 import { inferTimeout, inferTimeoutRange } from '../infer-timeout';
-import { APACHE, FRONT_PROXY_REQUEST_SETTINGS, LIGHTTPD, NGINX, NO_SERVER_HEADER, passedOnNote, PYTHON_HTTP_SERVER, type ServerIdentity } from '../known-timeouts';
+import { APACHE, FRONT_PROXY_REQUEST_SETTINGS, LIGHTTPD, NGINX, NO_SERVER_HEADER, passedOnNote, PUMA, PYTHON_HTTP_SERVER, type ServerIdentity, WEBRICK } from '../known-timeouts';
 import { firstCloseOf, sharedProxyLegs } from '../proxy-legs';
 import type { RememberedRequest } from '../request-index';
 import { idleNoticeCrossed } from './request-after-close-notice';
@@ -26,6 +26,15 @@ const MIN_CLIENT_SILENCE = 0.5;
  * `client_header_timeout` from the accept, Node's `headersTimeout`) runs whether bytes come or not.
  */
 const MIN_HEAD_SPAN = 0.5;
+
+/**
+ * A client silent this long (seconds) inside its own unfinished head before it closed was waiting
+ * for an answer to a request it never finished (a head sent without its closing empty line, or a
+ * client stalled in it) and gave up on it by its own timeout; sooner, it abandoned the head itself
+ * (slow-client-timeout-go-header's near miss closes 0.5 s after). The same floor as
+ * unanswered-request's for a wait worth noting (DELAYED_NOTED_AFTER).
+ */
+const ABANDONED_HEAD_WAIT = 3;
 
 /**
  * A head this short (bytes) is never rejected for its length: a server that answers 400 to it,
@@ -70,8 +79,8 @@ interface TimeoutAnswer {
  * were written by something else than the software the header names: a proxy in front that passes
  * its backend's header on (HAProxy's own 408 has none). Its timer first, the backend's as the other reading.
  */
-function settingAt(identity: ServerIdentity | null, software: string | null, answers: readonly TimeoutAnswer[], silentHeads: boolean, part: RequestPart = 'both'): string {
-  if (identity === null || identity.passedOn !== true || answers.length === 0 || !answers.every((a) => a.unnamed)) return settingFor(software, answers, silentHeads, part);
+function settingAt(identity: ServerIdentity | null, software: string | null, answers: readonly TimeoutAnswer[], silentHeads: boolean, part: RequestPart = 'both', insideLine = false): string {
+  if (identity === null || identity.passedOn !== true || answers.length === 0 || !answers.every((a) => a.unnamed)) return settingFor(software, answers, silentHeads, part, insideLine);
   const byAnswer = settingFor(NO_SERVER_HEADER, answers, false, part);
   const front = byAnswer === settingFor(null, answers, false, part) ? FRONT_PROXY_REQUEST_SETTINGS : byAnswer;
   return `the timer of a proxy in front, ${front}: ${passedOnNote(identity)}. Were they the backend's own: ${settingFor(software, answers, false, part)}`;
@@ -89,22 +98,56 @@ type RequestPart = 'head' | 'body' | 'both';
 /** A Server header of Go's (Go's net/http sends none of its own; a Go program may set one). */
 const GO_SERVER = /^(go|golang)\b/i;
 
-/** Go's header timer, named first where the server closed on heads without a byte and named Go or nothing. */
-const GO_HEADER_SETTING =
-  'Go net/http `Server.ReadHeaderTimeout` (when unset, `ReadTimeout`; unset both: no limit), which closes on a head still arriving without a byte ' +
-  '(Go sends no Server header): on a connection\'s first request it counts from the accept, on a later one from the request\'s first byte ' +
-  '(the wait for that byte is `IdleTimeout`\'s); other servers: their header read timeout (Node.js `headersTimeout`, nginx `client_header_timeout`, ' +
-  'HAProxy `timeout http-request`, Apache `RequestReadTimeout`)';
+/**
+ * Puma's timer on a request still arriving (Puma 5.6 server.rb reactor_wakeup, client.rb timeout!):
+ * `first_data_timeout`, set again each time bytes are read, so counted from the last of them; a
+ * head still unfinished is closed on without a byte, a body answered 408 (that answer alone names
+ * Puma: `Server: Puma`). Blind round 17, appservers s15: set to 2, a half-sent head closed 2.001 s
+ * after its bytes.
+ */
+const PUMA_SETTING = 'Puma `first_data_timeout` (30 s by default, counted from the last bytes read: it closes on a head still unfinished without a byte, and answers a body still owed 408)';
+
+/**
+ * The header timers that close on a head without a byte, for a server that names none (or Go),
+ * by where the head stopped. Go's net/http at ReadHeaderTimeout hands what it read to its parser:
+ * a head stopped inside a line is parsed as it stands and answered 400 (`GET ` in blind round 17,
+ * appservers s03), one stopped at a line's end meets the timeout with nothing read and is closed
+ * on without a byte (slow-client-timeout-go-header). So a silent close of a head stopped inside its
+ * request line is not Go's; Puma's `first_data_timeout` closes silently either way.
+ */
+function silentHeadSetting(insideLine: boolean, namedGo: boolean): string {
+  const others =
+    'other servers: their header read timeout (Node.js `headersTimeout`, which answers 408, nginx `client_header_timeout`, which names itself, ' +
+    'HAProxy `timeout http-request`, Apache `RequestReadTimeout`)';
+  const go =
+    'Go net/http `Server.ReadHeaderTimeout` (when unset, `ReadTimeout`; unset both: no limit; on a connection\'s first request it counts from the accept, ' +
+    'on a later one from the request\'s first byte, the wait for that byte being `IdleTimeout`\'s)';
+  return insideLine
+    ? `a header timer that closes without a byte: ${PUMA_SETTING}; not Go's \`ReadHeaderTimeout\`, which answers 400 to a head stopped inside a line as this one did; ${others}`
+    : namedGo
+      ? `${go}, which closes without a byte on a head stopped at a line's end (a head stopped inside a line it answers 400)`
+      : `a header timer that closes without a byte on a head stopped at a line's end (neither sends a Server header): ${go}, which answers 400 instead where the head ` +
+        `stopped inside a line, or ${PUMA_SETTING}; ${others}`;
+}
 
 /**
  * The server's setting, by the software its answers name (or, without a Server header, by how it
  * answered), for the diagnosis. `silentHeads`: every request it gave up on was a head, closed on
  * without a byte.
  */
-function settingFor(software: string | null, answers: readonly TimeoutAnswer[], silentHeads = false, part: RequestPart = 'both'): string {
-  // Without a Server header (or naming Go), a silent close of a head is Go's way at ReadHeaderTimeout:
-  // nginx names itself, Node.js and HAProxy answer 408 (blind round 15, S6).
-  if (silentHeads && answers.length === 0 && software !== null && (software === NO_SERVER_HEADER || GO_SERVER.test(software))) return GO_HEADER_SETTING;
+function settingFor(software: string | null, answers: readonly TimeoutAnswer[], silentHeads = false, part: RequestPart = 'both', insideLine = false): string {
+  // Without a Server header (or naming Go), a silent close of a head is Go's ReadHeaderTimeout's (where
+  // the head stopped at a line's end) or Puma's first_data_timeout's: nginx names itself, Node.js and
+  // HAProxy answer 408 (blind round 15, S6; blind round 17, appservers s15).
+  if (silentHeads && answers.length === 0 && software !== null && (software === NO_SERVER_HEADER || GO_SERVER.test(software))) {
+    return silentHeadSetting(insideLine, GO_SERVER.test(software));
+  }
+  if (software !== null && WEBRICK.test(software)) {
+    // webrick/httprequest.rb: every read of the head (a line) and of the body runs under
+    // Timeout(:RequestTimeout) and answers 408 (blind round 17, appservers s11).
+    return 'WEBrick `:RequestTimeout` (30 s by default), which bounds each read of the request, a line of its head or a part of its body, and answers 408 (the same setting closes idle keep-alive connections)';
+  }
+  if (software !== null && PUMA.test(software)) return PUMA_SETTING;
   if (software !== null && NGINX.test(software)) {
     // At its own client_body_timeout / client_header_timeout nginx closes without a byte (it only
     // logs 408): a 408 it sent came from its backend, passed on as it came (slow-client-timeout-proxy-upload-cut).
@@ -149,24 +192,30 @@ function settingFor(software: string | null, answers: readonly TimeoutAnswer[], 
     }
     if (answers.every((a) => a.status === 400)) {
       // Go's net/http parses a head cut by its deadline and rejects it (slow-clients-more-servers).
-      return 'Go net/http `Server.ReadHeaderTimeout` (unset by default: then `ReadTimeout`, itself unset: no limit), which ends the read of a head still arriving, answered 400';
+      return (
+        'Go net/http `Server.ReadHeaderTimeout` (unset by default: then `ReadTimeout`, itself unset: no limit), which ends the read of a head still arriving: ' +
+        'a head stopped inside a line is parsed as it stands and answered 400 (one stopped at a line\'s end is closed on without a byte)'
+      );
     }
   }
   if (part === 'body') {
     return (
       'its request body read timeout (nginx `client_body_timeout`, between two reads, Node.js `requestTimeout`, Apache `RequestReadTimeout` body=, ' +
-      'HAProxy `timeout http-request` with `option http-buffer-request`, Go net/http `ReadTimeout`, which closes without a byte, lighttpd `server.max-read-idle`)'
+      'HAProxy `timeout http-request` with `option http-buffer-request`, Go net/http `ReadTimeout`, which closes without a byte, lighttpd `server.max-read-idle`, ' +
+      'Puma `first_data_timeout`, which answers 408)'
     );
   }
   if (part === 'head') {
     return (
       'its request header read timeout (nginx `client_header_timeout`, for the whole head from the accept, Node.js `headersTimeout`, Apache `RequestReadTimeout` header=, ' +
-      'HAProxy `timeout http-request`, Go net/http `ReadHeaderTimeout` (or `ReadTimeout`), which closes without a byte, lighttpd `server.max-read-idle`)'
+      'HAProxy `timeout http-request`, Go net/http `ReadHeaderTimeout` (or `ReadTimeout`), which closes without a byte where the head stopped at a line\'s end ' +
+      'and answers 400 inside a line, lighttpd `server.max-read-idle`, Puma `first_data_timeout`, which closes without a byte)'
     );
   }
   return (
     'its request read timeout (nginx `client_body_timeout` / `client_header_timeout`, Node.js `requestTimeout` / `headersTimeout`, Apache `RequestReadTimeout`, ' +
-    'HAProxy `timeout http-request`, Go net/http `ReadHeaderTimeout` / `ReadTimeout`, which closes without a byte, lighttpd `server.max-read-idle`)'
+    'HAProxy `timeout http-request`, Go net/http `ReadHeaderTimeout` / `ReadTimeout`, which closes without a byte (a head stopped inside a line: 400), ' +
+    'lighttpd `server.max-read-idle`, Puma `first_data_timeout`)'
   );
 }
 
@@ -267,6 +316,8 @@ interface Stalled {
   answer: TimeoutAnswer | null;
   /** The request's head never completed: the server timed out a head, not a body. */
   head: boolean;
+  /** Its request line had not completed either: the head stopped inside a line (Go answers such a head 400, see silentHeadSetting). */
+  lineUnfinished: boolean;
   sinceRequest: number;
   /** Null when the capture does not say when the client last sent before the timeout (a head only). */
   sinceClientData: number | null;
@@ -329,6 +380,12 @@ interface ShortAnswer {
  */
 const RELAYED_WITHIN = 1;
 
+/**
+ * A server's answer this soon (seconds) after its client's close answered that close: Node.js
+ * writes its 400 to an EOF inside a head at once (1.2 ms in blind round 17, appservers s18).
+ */
+const ANSWERED_CLOSE_WITHIN = 0.1;
+
 /** Requests kept per kind until the capture's end (stopped-short candidates, short answers, findings per server). */
 const MAX_KEPT = 10_000;
 
@@ -363,7 +420,8 @@ export const slowClientTimeout: DetectorDefinition = {
       'The server gave up on a request the client was still sending: it answered 408 Request Timeout, or closed without a byte ' +
       'after the client had gone silent mid-body or while its head was still trickling in (a request line or header lines spread over ' +
       'half a second or more), or on an upload still flowing (the client sending on after the close) half a second or more after it began: ' +
-      'a timer on the whole request or a limit. The client was too slow (a stalled upload, a slow link, a slowloris), not the server.',
+      'a timer on the whole request or a limit. The client was too slow (a stalled upload, a slow link, a slowloris), not the server. ' +
+      'Told apart: a client that gave up on its own unfinished head after 3 s or more of silence, the server\'s header timer not having fired.',
     severity: 'warning',
     messages: {
       timedOut: '{request} timed out by the server{how} {sinceRequest} s after it began{sinceData}',
@@ -376,6 +434,9 @@ export const slowClientTimeout: DetectorDefinition = {
       cutSending:
         '{request} cut by the server{how} {sinceRequest} s after it began{sinceAccept} while its body was still arriving ' +
         '({received} of {length} body bytes sent; the client\'s last byte {sinceData} s before the close, and it sent on after it)',
+      abandonedHead:
+        '{request}: its head never finished (the client sent {sent} bytes of it{lineEnd}, then nothing for {wait} s) and the client gave up on it ' +
+        '(its {closedWith}); the server had not timed it out in that time{answeredClose}',
       cutAnswered:
         '{request} answered {answer} by the server {sinceRequest} s after it began{sinceAccept} while its body was still arriving at the ' +
         'client\'s pace ({received} body bytes sent; nothing had come for {sinceData} s, so no byte it had just read prompted the answer, and the ' +
@@ -387,6 +448,67 @@ export const slowClientTimeout: DetectorDefinition = {
     const byServer = new Map<string, Stalled[]>();
     const legs = sharedProxyLegs(ctx);
     const stoppedShort: StoppedShort[] = [];
+    /** Heads their clients gave up on (abandonedHead), by server: the wait, and what the server answered the close. */
+    const abandoned = new Map<string, { finding: Finding; wait: number; answeredClose: TimeoutAnswer | null }[]>();
+
+    /**
+     * The client closed first on a request whose head it never finished, after waiting in silence
+     * (ABANDONED_HEAD_WAIT): it gave up on a request the server was still waiting for (blind round
+     * 17, appservers s18: Node's headersTimeout 2 s is checked only every connectionsCheckingInterval,
+     * 30 s by default; the client's own 15 s timeout came first, and Node answered its FIN 400).
+     * Not the server's timer: a finding of its own, the wait a lower bound of the server's header timer.
+     */
+    const reportAbandonedHead = (conn: AnalyzedConnection, ex: HttpExchange, close: { ts: number; frame: number; rst: boolean }): void => {
+      if (ex.requestStart === null) return;
+      const lastData = clientDataBefore(conn, close.ts);
+      if (lastData < 0 || close.ts - lastData < ABANDONED_HEAD_WAIT) return;
+      const wait = close.ts - lastData;
+      // The server's answer to that close (its parser meeting the end inside a head), when one came at once.
+      const answeredClose = ex.responseStart !== null && ex.responseStart >= close.ts && ex.responseStart - close.ts <= ANSWERED_CLOSE_WITHIN ? ex.responseStart : null;
+      const status = exactStatus(ex);
+      const sent = conn.client.payloadBytes;
+      const finding = ctx.report({
+        flowId: conn.id,
+        client: conn.clientName,
+        server: conn.serverName,
+        ts: close.ts,
+        message: 'abandonedHead',
+        data: {
+          request: requestLine(ex) ?? 'a request',
+          sent,
+          lineEnd: ex.requestLineUnfinished === true ? ', its request line unfinished' : '',
+          wait: ms(wait),
+          closedWith: close.rst ? 'RST' : 'FIN',
+          answeredClose:
+            answeredClose !== null
+              ? `, and answered only the close, ${`${ex.status ?? ''} ${ex.reason ?? ''}`.trimEnd()} ${ms(answeredClose - close.ts)} s after it (its parser meeting the end inside a head)`
+              : '',
+        },
+        evidence: {
+          method: ex.method,
+          uri: ex.uri,
+          requestLine: requestLine(ex),
+          status: answeredClose !== null ? ex.status : null,
+          requestComplete: false,
+          headComplete: false,
+          requestStart: at(ex.requestStart),
+          clientLastSent: at(lastData),
+          clientClosedAt: at(close.ts),
+          clientWaited: ms(wait),
+          closedWith: close.rst ? 'RST' : 'FIN',
+          closedBy: 'client',
+          // The server's header timer had not fired by then: longer than the wait, or checked less often.
+          serverHeaderTimerAbove: ms(wait),
+          answeredClose: answeredClose !== null,
+        },
+        frames: [ex.requestFrame ?? 0, close.frame, ...(answeredClose !== null ? [ex.responseFrame ?? 0] : [])],
+      });
+      let list = abandoned.get(conn.serverName);
+      if (list === undefined) abandoned.set(conn.serverName, (list = []));
+      if (list.length < MAX_KEPT) {
+        list.push({ finding, wait, answeredClose: answeredClose !== null && status !== null ? { status, reason: ex.reason, unnamed: answeredUnnamed(conn) } : null });
+      }
+    };
     /**
      * The upload a server's read timer ended with an answer while its body still flowed
      * (bodyReadTimerAnswer): the request failed (the answer is an error, and the rest of the body
@@ -438,7 +560,7 @@ export const slowClientTimeout: DetectorDefinition = {
         frames: [ex.requestFrame ?? 0, ex.responseFrame ?? 0, ...(s.finTs >= answeredAt ? [s.finFrame] : []), ...(reset ? [s.rstFrame] : [])],
       });
       keep(conn.serverName, {
-        finding, answer: { status: ex.status ?? 0, reason: ex.reason, unnamed: answeredUnnamed(conn) }, head: false, sinceRequest,
+        finding, answer: { status: ex.status ?? 0, reason: ex.reason, unnamed: answeredUnnamed(conn) }, head: false, lineUnfinished: false, sinceRequest,
         sinceClientData: answeredAt - lastData, sinceAccept, cutSending: true, stoppedShort: false,
         flowId: conn.id, index: ex.index, client: conn.clientName, method: ex.method, uri: ex.uri, requestStart: ex.requestStart ?? answeredAt, end: answeredAt,
         endFrame: ex.responseFrame ?? 0, forwardedFrom: null, relayedFrom: null,
@@ -555,7 +677,7 @@ export const slowClientTimeout: DetectorDefinition = {
           frames: [ex.requestFrame ?? 0, c.closeFrame, ...(proxied && down !== null ? [down.frame] : [])],
         });
         keep(conn.serverName, {
-          finding, answer: null, head: false, sinceRequest, sinceClientData: end - lastData, sinceAccept, cutSending: false, stoppedShort: true,
+          finding, answer: null, head: false, lineUnfinished: false, sinceRequest, sinceClientData: end - lastData, sinceAccept, cutSending: false, stoppedShort: true,
           flowId: conn.id, index: ex.index, client: conn.clientName, method: ex.method, uri: ex.uri, requestStart: ex.requestStart, end,
           endFrame: c.closeFrame, forwardedFrom: proxied ? down : null, relayedFrom: null,
         });
@@ -629,7 +751,7 @@ export const slowClientTimeout: DetectorDefinition = {
           frames: [ex.requestFrame ?? 0, ex.responseFrame ?? 0, up.endFrame],
         });
         keep(answer.server, {
-          finding, answer: { status: ex.status ?? 0, reason: ex.reason, unnamed: false }, head: false, sinceRequest, sinceClientData: sinceData,
+          finding, answer: { status: ex.status ?? 0, reason: ex.reason, unnamed: false }, head: false, lineUnfinished: false, sinceRequest, sinceClientData: sinceData,
           sinceAccept: null, cutSending: false, stoppedShort: false, flowId: answer.flowId, index: answer.index, client: answer.client,
           method: ex.method, uri: ex.uri, requestStart: ex.requestStart, end: answeredAt, endFrame: ex.responseFrame ?? 0, forwardedFrom: null, relayedFrom: up,
         });
@@ -653,6 +775,39 @@ export const slowClientTimeout: DetectorDefinition = {
       });
     };
 
+    /** The heads a server's clients gave up on (reportAbandonedHead): the client's side, and the server's timer that did not free them. */
+    const diagnoseAbandoned = (server: string, list: readonly { finding: Finding; wait: number; answeredClose: TimeoutAnswer | null }[]): void => {
+      const n = list.length;
+      const waits = list.map((i) => i.wait);
+      const lo = ms(Math.min(...waits));
+      const hi = ms(Math.max(...waits));
+      const answers = list.flatMap((i) => (i.answeredClose !== null ? [i.answeredClose] : []));
+      // Node.js answers an EOF inside a head `400 Bad Request` with no Server header, and its
+      // headersTimeout fires only on a connectionsCheckingInterval tick (30 s by default).
+      const soft = software.softwareOf(server);
+      const node400 = answers.length > 0 && answers.every((a) => a.status === 400) && (soft === NO_SERVER_HEADER || soft === null);
+      ctx.diagnose({
+        server,
+        count: n,
+        inferred: {},
+        explanation:
+          `${n === 1 ? 'A client' : `${n} clients`} of ${server} sent part of a request head and then nothing, and gave up on ${n === 1 ? 'it' : 'them'} ` +
+          `${lo === hi ? `${lo} s` : `${lo}-${hi} s`} later by closing: ${n === 1 ? 'it was' : 'they were'} waiting for an answer to a request never finished ` +
+          '(a head sent without its closing empty line, or a client stalled inside it), and the failure is the client\'s own timeout. ' +
+          `The server had not timed ${n === 1 ? 'it' : 'them'} out by then: its header timer is longer than ${hi} s, or checked less often` +
+          (answers.length > 0 ? `; it answered ${answers.length === n ? (n === 1 ? 'the close' : 'every close') : `${answers.length} of the closes`} at once with ${[...new Set(answers.map((a) => `${a.status}${a.reason !== null ? ` ${a.reason}` : ''}`))].join(', ')}` : '') +
+          (node400
+            ? ' (without a Server header, as Node.js answers an EOF inside a head; Node\'s `headersTimeout` (60 s by default) is enforced only on a `connectionsCheckingInterval` tick (30 s by default), so a shorter one can let a head sit up to that much longer, and Go answers 400 to an EOF inside a line as well).'
+            : '.'),
+        remedy:
+          'Make the client finish its request head (it ends with an empty line, CRLF CRLF) or find where it stalls inside it; a client that gives up on its own unfinished head only ' +
+          'hides that. Keep a server header timeout that frees such connections sooner' +
+          (node400 ? ' (Node.js: `headersTimeout`, with `connectionsCheckingInterval` well below it)' : ' (nginx `client_header_timeout`, Node.js `headersTimeout` with its `connectionsCheckingInterval`, Go `ReadHeaderTimeout`, Puma `first_data_timeout`)') +
+          ': each one otherwise holds a connection for as long as its client waits.',
+        anomalyIds: list.map((i) => i.finding.id),
+      });
+    };
+
     return {
       onConnectionEnd(conn: AnalyzedConnection): void {
         software.note(conn);
@@ -671,7 +826,17 @@ export const slowClientTimeout: DetectorDefinition = {
         const status = exactStatus(ex);
         if (status === 408 && idleNoticeCrossed(ex, previousExchange(conn, ex))) return;
         const close = firstCloseOf(conn, ex.requestStart);
-        if (close === null || close.byClient) return; // the client gave up, or nothing ended it
+        if (close === null) return; // nothing ended it
+        // The server's answer (408, 400) came before either side closed: it ended the request, and a
+        // client that closes first on reading its `Connection: close` (WEBrick's 408 goes out before its
+        // own close: blind round 17, appservers s11) is no client giving up. An answer after the
+        // client's close answered that close (Node's 400 to an EOF inside a head), no timer.
+        const answeredBeforeClose = (status === 408 || status === 400) && ex.responseStart !== null && ex.responseStart <= close.ts;
+        if (close.byClient && !answeredBeforeClose) {
+          // The client gave up: on a head it never finished, after a long silence, that is told (abandonedHead).
+          if (ex.requestHeadUnfinished === true && !close.unseen) reportAbandonedHead(conn, ex, close);
+          return;
+        }
         // A head whose rest came only after the server's FIN was unfinished when the server gave up.
         const restAfterClose = ex.requestHeadUnfinished !== true && ex.responseStart === null && !close.rst && headFinishedAfterFin(conn, ex);
         const head = ex.requestHeadUnfinished === true || restAfterClose;
@@ -756,6 +921,8 @@ export const slowClientTimeout: DetectorDefinition = {
             sinceRequestStart: ms(sinceRequest),
             sinceClientData: sinceData === null ? null : ms(sinceData),
             closedWith: close.rst ? 'RST' : 'FIN',
+            // Who closed first after the answer: the client, on reading it, where it says so.
+            ...(close.byClient ? { closedBy: 'client' } : {}),
             // The client was still sending when the server closed (it sent on after the FIN): a
             // timer on the whole request or a limit, not a silence, ended it.
             ...(cutSending ? { clientStillSending: true, requestLength: ex.requestLength ?? null, sinceAccept: accept !== null && ex.index === 1 ? ms(end - accept) : null } : {}),
@@ -770,7 +937,8 @@ export const slowClientTimeout: DetectorDefinition = {
           ],
         });
         keep(conn.serverName, {
-          finding, answer: answered ? { status: ex.status ?? 0, reason: ex.reason, unnamed: answeredUnnamed(conn) } : null, head, sinceRequest,
+          finding, answer: answered ? { status: ex.status ?? 0, reason: ex.reason, unnamed: answeredUnnamed(conn) } : null, head,
+          lineUnfinished: head && ex.requestLineUnfinished === true, sinceRequest,
           sinceClientData: sinceData, sinceAccept: accept !== null && ex.index === 1 ? end - accept : null, cutSending, stoppedShort: false,
           flowId: conn.id, index: ex.index, client: conn.clientName, method: ex.method, uri: ex.uri, requestStart: ex.requestStart, end,
           endFrame: answered ? (ex.responseFrame ?? close.frame) : close.frame, forwardedFrom: null, relayedFrom: null,
@@ -825,9 +993,17 @@ export const slowClientTimeout: DetectorDefinition = {
           // One upload cut while it flowed bounds the body's timer the same way (one sample: no value agreed).
           const loneCut = body === null && cut.length === 1 ? cut[0] : null;
           if (loneCut !== null) inferred.serverClientTimeout = { value: Math.max(loneCut.sinceAccept ?? 0, loneCut.sinceRequest), samples: 1, spread: 0 };
+          // One body timed out after a silence or answered 408 bounds the body's timer too, whichever clock it
+          // keeps (from the accept, the request's first byte or its last byte): it had run out by then. Else a
+          // lone body's timer went unsaid beside a lone head's (blind round 17, appservers s02: Node's
+          // requestTimeout 4 s answered 408 after 4.164 s, only the header timer inferred).
+          const loneBody = body === null && loneCut === null && bodies.length === 1 ? bodies[0] : null;
+          const bodyBound = loneBody === null ? null : Math.max(loneBody.sinceAccept ?? 0, loneBody.sinceRequest);
+          if (bodyBound !== null) inferred.serverClientTimeout = { value: bodyBound, samples: 1, spread: 0 };
           const answers = items.flatMap((i) => (i.answer !== null ? [i.answer] : []));
           const part: RequestPart = heads.length === n ? 'head' : bodies.length === n ? 'body' : 'both';
-          const setting = settingAt(software.of(server), software.softwareOf(server), answers, heads.length === n && answers.length === 0, part);
+          // One head closed on inside its request line rules out a server that answers those 400 (Go's).
+          const setting = settingAt(software.of(server), software.softwareOf(server), answers, heads.length === n && answers.length === 0, part, heads.some((i) => i.lineUnfinished));
           const what =
             heads.length === 0
               ? `${n} request${n === 1 ? '' : 's'}`
@@ -836,6 +1012,13 @@ export const slowClientTimeout: DetectorDefinition = {
                 : `${n} requests (${heads.length} still in ${heads.length === 1 ? 'its head' : 'their heads'})`;
           const timings = [
             ...(body !== null ? [`${ms(body.value.value)} s ${body.clock}`] : []),
+            ...(loneBody !== null && bodyBound !== null
+              ? [
+                  `${bodies.length === n ? '' : 'the body '}${ms(loneBody.sinceRequest)} s after the request began` +
+                    (loneBody.sinceAccept !== null && ms(loneBody.sinceAccept) !== ms(loneBody.sinceRequest) ? ` (${ms(loneBody.sinceAccept)} s after the accept)` : '') +
+                    `: one timeout bounds the server's body timer to at most ${ms(bodyBound)} s`,
+                ]
+              : []),
             ...(headClock !== null ? [`${heads.length === n ? '' : 'heads '}${ms(headClock.value.value)} s ${headClock.clock}`] : []),
             ...(lone !== null && bound !== null
               ? [
@@ -877,6 +1060,7 @@ export const slowClientTimeout: DetectorDefinition = {
             anomalyIds: all.map((i) => i.finding.id),
           });
         }
+        for (const [server, list] of abandoned) diagnoseAbandoned(server, list);
       },
     };
   },

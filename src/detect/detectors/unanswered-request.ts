@@ -10,6 +10,7 @@ import type { Finding, InferredValue, Severity } from '../finding';
 import { clusterByDelay, failureKey, LegRequest, LoopFront, relayedToClientsText, sharedProxyLegs } from '../proxy-legs';
 import { BackendCloseRelay, backendCloseRelays, backendCloseRelayWords } from '../backend-close-relays';
 import { SERVER_SOFTWARE, ServerSoftware } from '../server-software';
+import { sharedGatewayAnswers } from '../gateway-answers';
 import { sharedGatewayClaims } from '../gateway-claims';
 import { KNOWN_REQUEST_TIMEOUTS, LIBRARY_PROXY_READ_TIMEOUTS, matchKnown, serverCloseTimers, SHUTDOWN_GRACE_SETTINGS } from '../known-timeouts';
 import { agreedGrace, inferTimeout, inferTimeoutRange, MAX_TIMER_TICK, tickChecked } from '../infer-timeout';
@@ -20,6 +21,7 @@ import { agesFitTickedLimit, KILLS_LINK_GAP, SERVED_AFTER_KILLS_WITHIN, wholeSec
 import type { TlsRecords } from '../../http/tls-records';
 import { EncryptedRequest, encryptedEvidence, encryptedExchange, encryptedRequestText, sharedEncryptedRequests } from '../encrypted-request';
 import { blackHoleOf, PathSegmentSizes, SegmentSizes } from '../path-loss';
+import { clientHostKey, hostKeyOfEndpoint, HostPairMap } from '../host-keys';
 import { agentsVaryOn, hostWithoutPortOf, proxyTellsOf, proxyTellsText } from '../proxy-tells';
 
 /**
@@ -606,11 +608,12 @@ export const unansweredRequest: DetectorDefinition = {
      * ended (endedAtOnce). Bounded: past MAX_SENT_KEPT pairs, new ones are not kept (unknown: no
      * such claim).
      */
-    const lastSentBy = new Map<string, number>();
+    // By server endpoint, then client host key (no `${host} ${server}` string per pair: HostPairMap).
+    const lastSentBy = new HostPairMap<number>();
     const noteSent = (conn: AnalyzedConnection, ts: number): void => {
-      const key = `${conn.clientHost} ${conn.serverName}`;
-      const last = lastSentBy.get(key);
-      if (last === undefined ? lastSentBy.size < MAX_SENT_KEPT : ts > last) lastSentBy.set(key, ts);
+      const client = clientHostKey(conn);
+      const last = lastSentBy.get(conn.serverName, client);
+      if (last === undefined ? lastSentBy.size < MAX_SENT_KEPT : ts > last) lastSentBy.set(conn.serverName, client, ts);
     };
     let captureEnd = -Infinity;
     /** The longest any answered request waited for its response's first byte, by server. */
@@ -968,7 +971,12 @@ export const unansweredRequest: DetectorDefinition = {
       const upstreamCause = wait0.failedUpstream !== null && close.by === 'server';
       const folded = upstreamCause && !lazyFlows.has(conn.id) && recheck === undefined && !pairLater && foldIntoUpstream({ input, wait: wait0 });
       const raceLater = upstreamCause && !folded && wait0.failedUpstream !== null && wait0.failedUpstream.index > 1;
-      if ((lazyFlows.has(conn.id) || recheck !== undefined || pairLater || raceLater) && deferred.length < MAX_WAITS_PER_SERVER) {
+      // A close by the client while some server answered a gateway error at that moment: maybe a
+      // proxy's upstream leg it gave up on (from an address that serves nothing, so not pairLater's),
+      // whose 504 gateway-timeout may own (GatewayClaims): held, so that it is graded at the end as
+      // that 504's other leg (onFinish), not counted as a second error.
+      const gatewayLater = !pairLater && close.by === 'client' && gatewayAnswers.gatewayErrorNear(close.ts, ctx.options.spreadAbsolute);
+      if ((lazyFlows.has(conn.id) || recheck !== undefined || pairLater || raceLater || gatewayLater) && deferred.length < MAX_WAITS_PER_SERVER) {
         deferred.push({ input, wait: wait0, recheck, pairLater, upstreamCause });
         return;
       }
@@ -1307,6 +1315,8 @@ export const unansweredRequest: DetectorDefinition = {
     const lazyFlows = sharedLazyArrivalFlows(ctx);
     const leftToProxy = sharedProxyWaitsLeft(ctx);
     const gatewayClaims = sharedGatewayClaims(ctx);
+    /** The 5xx answered lately: a gateway error at the moment of a client's close (report: gatewayLater). */
+    const gatewayAnswers = sharedGatewayAnswers(ctx);
 
     function addWait(finding: Finding, w: Omit<Wait, 'finding'>): void {
       // Part of an upstream finding's failure (foldIntoUpstream): its diagnosis lists it, none here.
@@ -2238,7 +2248,7 @@ export const unansweredRequest: DetectorDefinition = {
       const last = Math.max(...burst.map((w) => w.closeTs));
       if (role === 'client') {
         return burst.every((w) => {
-          const sent = lastSentBy.get(`${hostOf(w.client)} ${w.server}`);
+          const sent = lastSentBy.get(w.server, hostKeyOfEndpoint(w.client));
           return sent !== undefined && sent <= last;
         });
       }
@@ -3073,7 +3083,16 @@ export const unansweredRequest: DetectorDefinition = {
       onFinish() {
         // keepalive-race has judged its held closes on arrival by now (it runs first).
         const pairing: DeferredWait[] = [];
+        const toGateway = gatewayClaims.ownedUpstreamFlows(legs, ctx.options.spreadAbsolute);
         for (const d of deferred) {
+          // The upstream leg of a read timeout gateway-timeout owns (the proxy gave up and answered its
+          // client 504): the same failure as that 504, whose diagnosis lists this finding (diagnose:
+          // ProxyWaitsLeft). Counted once, there: info here, as syn-unanswered does a connect timeout's
+          // SYNs (blind round 17 nightly s03: 2 × 504 counted as 4 errors).
+          if (d.wait.closedBy === 'client' && toGateway.has(d.wait.flowId)) {
+            d.input.severity = 'info';
+            d.input.evidence.proxyReadTimeout = true;
+          }
           if (claimedElsewhere(d.input.flowId ?? -1)) continue;
           const r = d.recheck;
           if (r !== undefined && legs.loopsBack(legs.settled(r.copy), r.front)) {
