@@ -669,7 +669,7 @@ export class Analyzer {
       flows: this.flows.filter((f) => !keep || keep.has(f.id)).sort((a, b) => a.id - b.id),
       exchanges: shown(this.exchanges).sort((a, b) => a.flowId - b.flowId || a.index - b.index),
       anomalies: shownAnomalies,
-      diagnoses: (keep ? diagnosesOfShown(diagnoses, shownAnomalies) : diagnoses).map((d) => this.translatedServers.annotate(d)),
+      diagnoses: this.annotateTranslated(keep ? diagnosesOfShown(diagnoses, shownAnomalies) : diagnoses, anomalies),
     };
     return this.finished;
   }
@@ -719,6 +719,13 @@ export class Analyzer {
     return skip;
   }
 
+  /** Diagnoses whose server was translated, with where their own connections went (translated-servers.ts). */
+  private annotateTranslated(diagnoses: Diagnosis[], anomalies: readonly Finding[]): Diagnosis[] {
+    if (!this.translatedServers.any) return diagnoses;
+    const byId = new Map(anomalies.map((a) => [a.id, a]));
+    return diagnoses.map((d) => this.translatedServers.annotate(d, byId));
+  }
+
   /** A TLS record reader for a new connection (a released one's when there is one). */
   private tlsRecords(): TlsRecords {
     const spare = this.spareTls.pop();
@@ -729,9 +736,9 @@ export class Analyzer {
    * One more connection seen as `seenAs` and again, translated, as `translatedTo` ("client host →
    * server endpoint": a DNAT changes the server, a masquerade the client; bounded list of pairs).
    */
-  private noteTranslation(seenAs: string, translatedTo: string): void {
+  private noteTranslation(seenAs: string, translatedTo: string, firstId: number): void {
     const list = this.stats.natTranslations;
-    this.translatedServers.note(seenAs.slice(seenAs.indexOf(' → ') + 3), translatedTo.slice(translatedTo.indexOf(' → ') + 3));
+    this.translatedServers.note(seenAs.slice(seenAs.indexOf(' → ') + 3), translatedTo.slice(translatedTo.indexOf(' → ') + 3), firstId);
     const known = list.find((t) => t.seenAs === seenAs && t.translatedTo === translatedTo);
     if (known !== undefined) known.connections++;
     else if (list.length < NAT_TRANSLATIONS_KEPT) list.push({ seenAs, translatedTo, connections: 1 });
@@ -805,7 +812,7 @@ export class Analyzer {
       this.engine.onOpen(conn);
     };
     const noteTwin = (conn: Connection<ConnectionHttp>, first: NatTwin): void => {
-      this.noteTranslation(`${hostOfEndpoint(first.clientName)} → ${first.serverName}`, `${conn.clientHost} → ${conn.serverName}`);
+      this.noteTranslation(`${hostOfEndpoint(first.clientName)} → ${first.serverName}`, `${conn.clientHost} → ${conn.serverName}`, first.connectionId);
     };
     return {
       onOpen: (conn) => {

@@ -13,6 +13,10 @@ import type { PacketView } from '../decode/packet-view';
  * view's SYN carries the same initial sequence number (32 random bits), the same IPv4
  * identification and the same TCP timestamp as the first's, moments later. Only the first view
  * seen is analyzed; the second is listed with `sameConnectionAs` naming the first (flow-record.ts).
+ * A SYN lost before the NAT is seen on the near side only: the one the far side sees is a
+ * retransmission, the same sequence number with a new identification and timestamp, and it is
+ * that one (`again`) that the far view's SYN repeats (blind round 17, s10: 5 % loss, a
+ * 60-request connection counted twice).
  * A proxy or a SYN proxy opens its own connection with its own sequence numbers: never a twin.
  *
  * A SYN with the timestamp option (Linux, macOS and the BSDs send it) is matched at once. A SYN
@@ -167,6 +171,23 @@ export class NatTwins<C extends { id: number } = { id: number }> {
     this.candidate[slot] = null;
     this.candidateId[slot] = -1;
     return held ? { view, twin } : null;
+  }
+
+  /**
+   * The client SYN `v` sent again (same sequence number) on the connection `connectionId`: when the
+   * first was lost before the NAT, the far side sees only this one, with its own identification and
+   * timestamp, a second or more later. The slot still holding that SYN takes the new ones and keeps
+   * what waits on it (a candidate, a SYN-ACK); a slot lost to another SYN is taken back.
+   */
+  again(v: PacketView, ts: number, connectionId: number, clientName: string, serverName: string): void {
+    const slot = slotOf(v.seq);
+    if (this.isn[slot] !== v.seq || this.connectionId[slot] !== connectionId) {
+      this.remember(v, ts, connectionId, clientName, serverName);
+      return;
+    }
+    this.ipId[slot] = v.ipId;
+    this.tsVal[slot] = v.tsVal;
+    this.ts[slot] = ts;
   }
 
   /**

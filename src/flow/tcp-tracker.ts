@@ -243,6 +243,12 @@ export class TcpTracker<T> {
         // (the client's attempt is the same): no `previous`.
         this.release(conn, 'superseded');
         conn = this.open(hash, v, ts, frame, true, false);
+      } else if (retransmittedSyn && fromClient === true && !conn.natTwinPending) {
+        // The client's SYN again (same ISN): when the first was lost before a NAT, this is the one
+        // the far side sees translated, with its own identification and timestamp, a second or more
+        // after the first (nat-twins.ts). Rare: only opening retransmissions come here.
+        const twin = conn.natTwinOf;
+        this.natTwins.again(v, ts, twin?.connectionId ?? conn.id, twin?.clientName ?? conn.clientName, twin?.serverName ?? conn.serverName);
       }
     }
     if (conn === null) {

@@ -178,8 +178,9 @@ describe('connection-refused: refusals with an accepted connection between them 
       refused(cap, 41100 + i, [i + 0.5]);
     }
     const [d] = cap.analyze(only).diagnoses;
-    expect(d.explanation).toContain('in 4 separate outages');
-    expect(d.explanation).toContain('rather an address shared by hosts or listeners of which only some listen');
+    // Told first (blind round 17, s05: a round robin over a backend with nothing listening read as 5 outages).
+    expect(d.explanation).toMatch(/^4 connection attempts were refused by 10\.0\.0\.2:8081 from 1 client host, one at a time, each between connections it accepted: .* rather an address shared by hosts or listeners of which only some listen .* than 4 restarts: 1\) 1 refusal at /);
+    expect(d.explanation).not.toContain('went down');
   });
 
   test('outagesOf: split at each accepted time strictly between two refusals', () => {

@@ -46,6 +46,27 @@ describe('connection-rejected-icmp: synthetic captures', () => {
     expect(found.map((f) => [f.evidence.icmpSender, f.evidence.clientError])).toEqual([['server-host', 'ECONNREFUSED'], ['path', 'EHOSTUNREACH']]);
   });
 
+  test('host unreachable from the server\'s own address 3 s after the SYN: the address forwards to a host that did not answer ARP, not a rule on it', () => {
+    // Blind round 17, s06: a DNAT on 10.17.1.1:8081 to an absent backend; the router's ARP fails for
+    // 3 s, then it answers host unreachable in the DNAT'ed address's name.
+    const cap = new Capture();
+    const quoted = syn(cap, 0, 40000);
+    syn(cap, 1.01, 40000);
+    cap.add(3.05, buildIcmpError({ from: SERVER, to: CLIENT, code: 1, quoted }));
+    const d = cap.analyze(DETECTORS).diagnoses.find((x) => x.kind === KIND);
+    expect(d?.explanation).toContain(`no rule answers that late, and no host fails to reach itself, so ${SERVER} forwards these connections`);
+    expect(d?.explanation).not.toContain('a rule on its host');
+    expect(d?.remedy).toMatch(/^Find where 10\.77\.1\.2 forwards connections to port 8080/);
+  });
+
+  test('near miss: host unreachable from the server\'s own address at once is a rule on its host', () => {
+    const cap = new Capture();
+    cap.add(0.0002, buildIcmpError({ from: SERVER, to: CLIENT, code: 1, quoted: syn(cap, 0, 40000) }));
+    const d = cap.analyze(DETECTORS).diagnoses.find((x) => x.kind === KIND);
+    expect(d?.explanation).toContain('a rule on its host');
+    expect(d?.remedy).not.toContain('forwards connections');
+  });
+
   test('IPv6: a SYN resent after an error its connect did not act on, then failed on the second', () => {
     const cap = new Capture();
     const quoted = syn(cap, 0, 40000, 'fd77:1::2', 'fd77::1');

@@ -46,6 +46,20 @@ describe('middlebox-idle-timeout', () => {
     expect(r.diagnoses.find((x) => x.kind === 'middlebox-idle-timeout')?.explanation).toMatch(/dropped: retransmitted with nothing back, while the server went on answering/);
   });
 
+  test('both sides of the NAT in one capture (middlebox-idle-fin-nat-any): the server\'s close past the masquerade, reset by the router, told and bounding the timeout', async () => {
+    const r = await analyzeSample('middlebox-idle-fin-nat-any');
+    const [f, ...rest] = r.anomalies.filter((x) => x.kind === 'middlebox-idle-timeout');
+    expect(rest).toEqual([]);
+    expect(f.evidence.form).toBe('dropped');
+    expect(f.evidence.closeIdleBefore).toBeGreaterThan(2); // conntrack's 2 s: forgotten before the close
+    expect(f.summary).toMatch(/its FIN was answered by a RST in the client's name with IP TTL 64, where the client's packets have 63/);
+    const d = r.diagnoses.find((x) => x.kind === 'middlebox-idle-timeout');
+    // Bounded by the close past the NAT (4.5 s), not by the 6 s reuse.
+    expect(d?.inferred.middleboxIdleTimeoutAtMost.value).toBeLessThan(5);
+    expect(d?.inferred.middleboxIdleTimeoutAtLeast.value).toBeLessThan(2);
+    expect(d?.explanation).not.toMatch(/the server had closed none/);
+  });
+
   test("a reset with the server's own TTL is the server's: no middlebox, reset-before-response as before", async () => {
     const sample = listSamples().find((s) => s.name === 'middlebox-idle-reset-nat');
     if (sample === undefined) throw new Error('no sample middlebox-idle-reset-nat');
@@ -326,6 +340,56 @@ describe('middlebox-idle-timeout', () => {
       expect(f.summary).toMatch(/at the server's capture point it never arrived, while the server still sent there 5 s later: the path dropped it/);
       expect(findingsOf(r, 'unanswered-request')).toEqual([]);
       expect(r.diagnoses[0].explanation).toMatch(/never arrived while the server went on sending there: the path dropped it, a middlebox that forgot the connection, not a server that became unreachable/);
+    });
+
+    /**
+     * Blind round 17, s14: conntrack forgets the connection at 5 s, the server closes it at its 8 s
+     * keep-alive timeout, past the NAT: its FIN meets no entry and the router answers in the
+     * client's name (TTL 60 vs 64); the client reuses it at 12 s and nothing comes back. Merged,
+     * the client's view alone said the server closed nothing and bounded the timeout by 12 s.
+     */
+    const closedPastNat = (cap: Capture, farView = true): void => {
+      const near = cap.connection({ cport: 41000 });
+      const far = farView ? cap.connection({ client: '10.9.0.1', cport: 41000 }) : null;
+      near.handshake(0);
+      far?.handshake(0.00002);
+      near.exchange(0.01, get('/a'), ok());
+      far?.exchange(0.01002, get('/a'), ok());
+      near.exchange(2.02, get('/b'), ok());
+      far?.exchange(2.02002, get('/b'), ok());
+      far?.fin(10.03, 's');
+      far?.rst(10.0301, 'c', 60);
+      const request = get('/c');
+      near.request(14.03, request, { noAck: true });
+      near.resend(14.23, 'c', request).resend(14.63, 'c', request).resend(15.43, 'c', request).resend(17.03, 'c', request);
+    };
+
+    test('merged NAT captures: the server\'s close past the translation, reset by the path, is told and bounds the timeout', () => {
+      const cap = new Capture();
+      closedPastNat(cap);
+      const r = cap.analyze(only);
+      expect(r.flows.map((f) => f.sameConnectionAs)).toEqual([null, 1]);
+      const [f, ...rest] = findingsOf(r, 'middlebox-idle-timeout');
+      expect(rest).toEqual([]);
+      expect(f.evidence).toMatchObject({ form: 'dropped' });
+      expect(f.evidence.idleBefore).toBeCloseTo(12, 1);
+      expect(f.evidence.closeIdleBefore).toBeCloseTo(8, 1);
+      expect(f.summary).toMatch(/past the address translation the server had closed the connection after 8[.0-9]* s idle, and its FIN was answered by a RST in the client's name with IP TTL 60, where the client's packets have 64/);
+      const [d] = r.diagnoses;
+      expect(d.inferred.middleboxIdleTimeoutAtMost.value).toBeCloseTo(8, 1);
+      expect(d.explanation).not.toMatch(/the server had closed none/);
+      expect(d.explanation).toMatch(/past the address translation the server had closed it after 8[.0-9]* s idle, and its FIN was reset in the client's name/);
+    });
+
+    test('near miss: the client\'s view alone keeps "closed none" and the reuse\'s bound', () => {
+      const cap = new Capture();
+      closedPastNat(cap, false);
+      const r = cap.analyze(only);
+      const [f] = findingsOf(r, 'middlebox-idle-timeout');
+      expect(f.evidence.closeIdleBefore).toBeUndefined();
+      const [d] = r.diagnoses;
+      expect(d.inferred.middleboxIdleTimeoutAtMost.value).toBeCloseTo(12, 1);
+      expect(d.explanation).toMatch(/the server had closed none/);
     });
 
     test("near misses: one capture point only, or a request that did get past the NAT, keep today's hedged wording", () => {

@@ -123,6 +123,26 @@ describe('a connection seen before and after address translation', () => {
     expect(r.exchanges).toHaveLength(3);
   });
 
+  test('the first SYN lost before the NAT: the far view repeats the retransmitted SYN, the same connection', async () => {
+    // Blind round 17, s10 (5 % loss): the near side saw the SYN a second before the one that
+    // crossed, with the same sequence number, another identification and timestamp.
+    const near = view(SERVICE, 0);
+    const lost = buildTcpPacket({
+      src: SERVICE.client, dst: SERVICE.server, sport: SERVICE.sport, dport: SERVICE.dport, seq: 1000, flags: TCP_SYN, ipId: 0x0ff, window: 65535,
+      options: [tcpOption.nop(), tcpOption.nop(), tcpOption.timestamp(76_000, 0)],
+    });
+    const r = await analyze([{ data: lost, ts: T - 1 }, ...near], view(POD, 30e-6));
+    expect(r.flows.map((f) => [f.server, f.sameConnectionAs])).toEqual([['10.96.0.10:80', null], ['10.1.0.2:8080', 1]]);
+    expect(r.exchanges).toHaveLength(1);
+    expect(r.stats.natTwins).toBe(1);
+  });
+
+  test('near miss: a SYN with the same sequence number a second later on another 4-tuple, not sent again on the first: two connections', async () => {
+    const r = await analyze(view(SERVICE, 0), view(POD, 1));
+    expect(r.flows.map((f) => f.sameConnectionAs)).toEqual([null, null]);
+    expect(r.exchanges).toHaveLength(2);
+  });
+
   describe('connections that only look alike stay two', () => {
     test('the same initial sequence number with another IP identification', async () => {
       const r = await analyze(view(SERVICE, 0), view(POD, 30e-6, 0x7777));
@@ -325,6 +345,44 @@ describe('a diagnosis of a translated server names the server behind the transla
     expect(r.stats.natTranslations).toEqual([{ seenAs: '10.0.0.1 → 10.96.0.10:80', translatedTo: '10.0.0.1 → 10.1.0.2:8080', connections: 1 }]);
     expect(remedy(r)).toContain('10.96.0.10:80 is translated to 10.1.0.2:8080');
     expect(remedy(r)).toContain('is to be done on 10.1.0.2 (port 8080), not on 10.96.0.10');
+  });
+
+  /** A SYN answered by RST on client port `sport`, its own ISN and identification, at `t0`. */
+  const refusedAt = (a: Addresses, delay: number, t0: number, isn: number, ipId: number): Frame[] => {
+    const syn = buildTcpPacket({
+      src: a.client, dst: a.server, sport: a.sport, dport: a.dport, seq: isn, flags: TCP_SYN, ipId,
+      options: [tcpOption.nop(), tcpOption.nop(), tcpOption.timestamp(77_000 + ipId, 0)],
+    });
+    const rst = buildTcpPacket({ src: a.server, dst: a.client, sport: a.dport, dport: a.sport, seq: 0, ack: isn + 1, flags: TCP_RST | TCP_ACK, ipId: 0 });
+    return [{ data: syn, ts: t0 + delay }, { data: rst, ts: t0 + 0.0002 - delay }];
+  };
+  /** Blind round 17 s05/s06: a round robin over a healthy backend and a failing one. */
+  const roundRobin = (failedSeenPast: boolean): Frame[][] => {
+    const views: Frame[][] = [];
+    const dead: Addresses = { ...POD, server: '10.1.0.3', dport: 81 };
+    for (let i = 0; i < 3; i++) {
+      const t0 = T + i;
+      views.push(view({ ...SERVICE, sport: 40000 + 2 * i }, 0, 0x100 + 16 * i, 7000 + 100_000 * i, t0));
+      views.push(view({ ...POD, sport: 40000 + 2 * i }, 20e-6, 0x100 + 16 * i, 7000 + 100_000 * i, t0));
+      views.push(refusedAt({ ...SERVICE, sport: 40001 + 2 * i }, 0, t0 + 0.6, 9000 + 100_000 * i, 0x400 + 16 * i));
+      if (failedSeenPast) views.push(refusedAt({ ...dead, sport: 40001 + 2 * i }, 20e-6, t0 + 0.6, 9000 + 100_000 * i, 0x400 + 16 * i));
+    }
+    return views;
+  };
+
+  test('round robin: the refusals name the backend their own connections went to, not the healthy one', async () => {
+    const r = await analyze(...roundRobin(true));
+    expect(r.stats.natTwins).toBe(6);
+    expect(remedy(r)).toContain('all 3 connections of these findings went to 10.1.0.3:81');
+    expect(remedy(r)).toContain('none went to 10.1.0.2:8080');
+    expect(remedy(r)).toContain('is to be done on 10.1.0.3 (port 81), not on 10.96.0.10');
+  });
+
+  test('the failing connections never seen past the translation: the healthy target is not where to look', async () => {
+    const r = await analyze(...roundRobin(false));
+    expect(r.stats.natTwins).toBe(3);
+    expect(remedy(r)).toContain('none of the 3 connections of these findings is seen past the translation');
+    expect(remedy(r)).not.toContain('is to be done on 10.1.0.2');
   });
 
   test('near miss: no translated view, or a masquerade only: the remedy names the address the clients used alone', async () => {

@@ -239,10 +239,15 @@ const lag = (seconds: number): string => (seconds < 0.0005 ? 'less than 1 ms' : 
  */
 function severalOutagesStory(server: string, n: number, clients: number, outages: readonly Outage[], ok: Accepted): string {
   const k = outages.length;
+  // Every outage a single refusal amid accepted connections: the listener cannot go down and come
+  // back between every two attempts; some hosts (or listeners) behind the address refuse.
+  const shared = outages.every((o) => o.count === 1) && k >= 3;
   const listed = outages.slice(0, OUTAGES_LISTED).map((o, i) => {
     const window = o.count === 1 ? `1 refusal at ${timeOfDay(o.first)}` : `${o.count} refusals from ${timeOfDay(o.first)} to ${timeOfDay(o.last)} (${ms(o.last - o.first)} s)`;
     const between = i === 0 ? '' : `${plural(o.acceptedBefore, 'connection')} accepted since the previous one, then `;
-    const back = Number.isFinite(o.backAfter) ? `, the next connection accepted ${lag(o.backAfter - o.last)} after its last refusal (the listener back by then)` : ', no connection accepted after it in the capture';
+    const back = Number.isFinite(o.backAfter)
+      ? `, the next connection accepted ${lag(o.backAfter - o.last)} after ${shared ? 'it' : 'its last refusal (the listener back by then)'}`
+      : ', no connection accepted after it in the capture';
     return `${i + 1}) ${between}${window}${back}`;
   });
   const firstOutage = outages[0];
@@ -252,15 +257,22 @@ function severalOutagesStory(server: string, n: number, clients: number, outages
   const lastOutage = outages[k - 1];
   const after = ok.kept - outages.reduce((sum, o) => sum + o.acceptedBefore, 0);
   const afterText = after > 0 && Number.isFinite(lastOutage.backAfter) ? ` After the last it accepted ${plural(after, 'connection')}.` : '';
-  // Every outage a single refusal amid accepted connections: the listener cannot go down and come
-  // back between every two attempts; some hosts (or listeners) behind the address refuse.
-  const shared = outages.every((o) => o.count === 1) && k >= 3
-    ? ' Single refusals alternating with accepted connections are rather an address shared by hosts or listeners of which only some listen (a load-balanced or anycast address, SO_REUSEPORT listeners of which one closed) than restarts.'
-    : ' Each is the listener going down and coming back: a crash and restart, or a restart or reload that closes its listener before the new process opens one.';
+  if (shared) {
+    // Told first, not after k "outages": a load balancer's round robin over a backend with nothing
+    // listening refuses every 2nd connect, which read as a listener going down k times (blind round
+    // 17, s05: DNAT round robin, one backend port closed).
+    return (
+      `${n} connection attempts were refused by ${server} from ${plural(clients, 'client host')}, one at a time, each between connections it accepted: ` +
+      `the SYNs were answered by RST, so nothing was listening where each of them went, while a listener answered the attempts around them. ` +
+      `No listener goes down and comes back between every two attempts: this is rather an address shared by hosts or listeners of which only some listen ` +
+      `(a load-balanced or anycast address, SO_REUSEPORT listeners of which one closed) than ${k} restarts: ${listed.join('; ')}${k > OUTAGES_LISTED ? `; and ${k - OUTAGES_LISTED} more` : ''}.${before}${afterText}`
+    );
+  }
+  const restarts = ' Each is the listener going down and coming back: a crash and restart, or a restart or reload that closes its listener before the new process opens one.';
   return (
     `${n} connection attempts were refused by ${server} from ${plural(clients, 'client host')}, in ${k} separate outages: the SYNs were answered by RST, ` +
     `so nothing was listening on that address and port then, but the server accepted connections between the outages (a SYN-ACK between two refusals shows its listener was up): ` +
-    `its listener went down ${k} times, not once: ${listed.join('; ')}${k > OUTAGES_LISTED ? `; and ${k - OUTAGES_LISTED} more` : ''}.${before}${afterText}${shared}`
+    `its listener went down ${k} times, not once: ${listed.join('; ')}${k > OUTAGES_LISTED ? `; and ${k - OUTAGES_LISTED} more` : ''}.${before}${afterText}${restarts}`
   );
 }
 

@@ -80,7 +80,18 @@ interface Rejection {
   from: string;
   byServerHost: boolean;
   meaning: Meaning;
+  /** Seconds from the first SYN to the first error. */
+  delay: number;
 }
+
+/**
+ * A reject rule answers within a round trip; an unreachable seconds after the SYN is neighbour
+ * discovery that got no answer (Linux: 3 ARP probes 1 s apart, about 3 s). From the server's own
+ * address, that address forwards the connection (a DNAT, a load balancer, a router) to a host behind
+ * it that is down or off its link: it cannot fail to reach itself (blind round 17, s06: a DNAT to an
+ * absent backend read as "a rule on its host").
+ */
+const NEIGHBOUR_FAILED_AFTER = 1;
 
 /**
  * connection-rejected-icmp: a client's SYN was answered by an ICMP destination unreachable (or time
@@ -155,7 +166,7 @@ export const connectionRejectedIcmp: DetectorDefinition = {
           },
           frames: e.lastFrame !== e.frame ? [...synFrames, e.frame, e.lastFrame].sort((a, b) => a - b) : [...synFrames, e.frame].sort((a, b) => a - b),
         });
-        if (rejections.length < MAX_KEPT) rejections.push({ finding, server: conn.serverName, from: e.from, byServerHost, meaning });
+        if (rejections.length < MAX_KEPT) rejections.push({ finding, server: conn.serverName, from: e.from, byServerHost, meaning, delay: e.ts - firstSyn });
         else unkept++;
       },
 
@@ -177,6 +188,8 @@ export const connectionRejectedIcmp: DetectorDefinition = {
           const list = [...kinds.values()].map(({ n, r }) => `${n} by ${r.byServerHost ? "the server's own host" : 'another hop'} ${r.from} (ICMP ${r.meaning.words}: ${r.meaning.errno} "${r.meaning.text}")`);
           const families = new Set(items.map((r) => r.meaning.family));
           const fromPath = items.some((r) => !r.byServerHost);
+          // Host unreachable from the server's own address, seconds after the SYN: it forwards the connection.
+          const forwarded = items.filter((r) => r.byServerHost && r.meaning.family === 'route' && r.delay >= NEIGHBOUR_FAILED_AFTER);
           const host = hostOf(server);
           const port = server.slice(server.lastIndexOf(':') + 1);
           const remedy: string[] = [];
@@ -185,6 +198,12 @@ export const connectionRejectedIcmp: DetectorDefinition = {
               `Find the rule that rejects connections to port ${port} of ${host}${fromPath ? ` on the hop that sent the error (${[...new Set(items.filter((r) => !r.byServerHost).map((r) => r.from))].join(', ')})` : ' on that host'}: ` +
               '`nft list ruleset | grep -n reject`, `iptables-save | grep REJECT` (REJECT\'s default answer is icmp-port-unreachable), a security group, network policy or ACL. ' +
               `In Kubernetes, a Service whose port has no ready endpoints is answered this way by kube-proxy (\`kubectl get endpointslices\` for the Service of ${host}, its pods' readiness).`,
+            );
+          }
+          if (forwarded.length > 0) {
+            remedy.push(
+              `Find where ${host} forwards connections to port ${port} (a DNAT or load-balancer rule, a Service: \`nft list ruleset\`, \`iptables -t nat -S\`, its backends list) ` +
+              `and which target is down or off its link (\`ip neigh\` on ${host} shows it FAILED or INCOMPLETE); remove it or bring it back, and have the balancer health-check its targets.`,
             );
           }
           if (families.has('route')) {
@@ -203,7 +222,7 @@ export const connectionRejectedIcmp: DetectorDefinition = {
               `${items.length} connection attempt${items.length === 1 ? '' : 's'} to ${server} ${items.length === 1 ? 'was' : 'were'} rejected with an ICMP error quoting the SYN, instead of a SYN-ACK: ${list.join('; ')}${unkept > 0 ? ` (${unkept} more attempts across servers not listed)` : ''}. ` +
               'A rejection, not a drop: the SYN was refused where the error came from and the client was told (a Linux client aborts its connect on it, at once, or on the ' +
               'error answering its SYN resent 1 s later when the first came while connect() still held the socket; ' +
-              `curl says "Couldn't connect to server", exit 7). ${fromPath ? 'The error came from another address than the server: a firewall, router or node on the path, so the server itself may never have seen the SYN.' : "The error came from the server's own address: a rule on its host (a listener with no such rule would have answered with a RST)."}`,
+              `curl says "Couldn't connect to server", exit 7). ${fromPath ? 'The error came from another address than the server: a firewall, router or node on the path, so the server itself may never have seen the SYN.' : forwarded.length > 0 ? `The error came from the server's own address, host unreachable ${forwarded.length === items.length ? "" : `(${forwarded.length} of them) `}at least ${ms(Math.min(...forwarded.map((r) => r.delay)))} s after the SYN: no rule answers that late, and no host fails to reach itself, so ${host} forwards these connections (a DNAT, a load balancer, a router on that address) to a host behind it that did not answer ARP or neighbour discovery (down, or off its link).` : "The error came from the server's own address: a rule on its host (a listener with no such rule would have answered with a RST)."}`,
             remedy: remedy.join(' '),
             anomalyIds: items.map((r) => r.finding.id),
           });

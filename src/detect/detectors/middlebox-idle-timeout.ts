@@ -54,6 +54,31 @@ interface FarView {
   serverLastTs: number;
   /** The client's last data there (-1: none). */
   clientLastDataTs: number;
+  /** The server's close (or probe) there answered by a middlebox in the client's name (idleResetOf), or null. */
+  closedPast: ClosedPast | null;
+}
+
+/**
+ * Past the translation, the server sent on the idle connection (its FIN at its keep-alive timeout,
+ * a probe) and a middlebox that had forgotten the connection answered in the client's name: what
+ * the server sent never crossed, so the client's view shows no close (blind round 17, s14: conntrack
+ * 5 s, nginx keepalive_timeout 8 s; merged, the client's view alone said the server closed nothing).
+ */
+interface ClosedPast {
+  /** The server's idle gap when it sent: the middlebox had forgotten the connection by then. */
+  idle: number;
+  trigger: string;
+  /** The server's packet the RST answered, and the RST, there. */
+  sentTs: number;
+  rstTs: number;
+  rstTtl: number;
+  clientTtl: number;
+}
+
+/** The far view's close reset by the path before `requestTs` (the reuse that then failed), or null. */
+function closedPastBefore(far: FarView | undefined, requestTs: number): ClosedPast | null {
+  const closed = far?.closedPast ?? null;
+  return closed !== null && closed.rstTs <= requestTs ? closed : null;
 }
 
 /**
@@ -82,6 +107,13 @@ interface Failure {
   /** An idle reset: the client's own TTL, and what of the server's the middlebox answered. */
   clientTtl: number;
   trigger: string;
+  /** A drop: the server's close past the translation, before the request, reset by the path (null: none seen). */
+  closedPast: ClosedPast | null;
+}
+
+/** The longest idle gap the middlebox's timeout is shown below by `f`: its reuse's, or less when past the translation the server's close met the forgotten connection sooner. */
+function boundOf(f: Failure): number {
+  return f.closedPast !== null && f.closedPast.idle < f.idle ? f.closedPast.idle : f.idle;
 }
 
 interface ServerPath {
@@ -181,6 +213,8 @@ export const middleboxIdleTimeout: DetectorDefinition = {
         '{request} sent after {idle} s idle was reset {wait} ms later by a RST in the server\'s name that answered it sooner than the {rtt} ms round trip to the server allows: a middlebox on the path had forgotten the connection (the server never closed it)',
       dropped:
         '{request} sent after {idle} s idle was retransmitted {retransmissions} times over {span} s with nothing back from the server, which had not closed the connection: the path drops it (a middlebox that forgot the connection, unless the server\'s host became unreachable)',
+      droppedClosedPast:
+        '{request} sent after {idle} s idle was retransmitted {retransmissions} times over {span} s with nothing back: past the address translation the server had closed the connection after {closedIdle} s idle, and its {trigger} was answered by a RST in the client\'s name with IP TTL {rstTtl}, where the client\'s packets have {clientTtl}, so it never reached the client: a middlebox on the path had forgotten the connection by then and dropped the request',
       droppedPast:
         '{request} sent after {idle} s idle was retransmitted {retransmissions} times over {span} s with nothing back from the server, which had not closed the connection; {where} it never arrived, while the server still sent there {after} s later: the path dropped it (a middlebox that forgot the connection)',
       idleReset:
@@ -216,7 +250,10 @@ export const middleboxIdleTimeout: DetectorDefinition = {
         const c = view.client;
         const s = view.server;
         if (farViews.size >= MAX_FAR_VIEWS || s.packets === 0 || s.lastTs - Math.max(c.lastDataTs, 0) < MIN_IDLE) return;
-        farViews.set(firstId, { serverLastTs: s.lastTs, clientLastDataTs: c.lastDataTs });
+        // The server's close there answered in the client's name from elsewhere: its FIN never crossed.
+        const reset = idleResetOf(view);
+        const closedPast = reset === null ? null : { idle: reset.idle, trigger: reset.trigger, sentTs: s.lastTs, rstTs: c.rstTs, rstTtl: c.rstTtl, clientTtl: reset.clientTtl };
+        farViews.set(firstId, { serverLastTs: s.lastTs, clientLastDataTs: c.lastDataTs, closedPast });
       },
 
       onConnectionEnd(conn) {
@@ -243,7 +280,7 @@ export const middleboxIdleTimeout: DetectorDefinition = {
             },
             frames: [c.rstFrame],
           });
-          p.failures.push({ finding, form: 'idle-reset', idle, requestTs: s.lastTs, rstTtl: c.rstTtl, serverTtl: -1, shownBy: 'ttl', alivePast: -1, clientTtl, trigger });
+          p.failures.push({ finding, form: 'idle-reset', idle, requestTs: s.lastTs, rstTtl: c.rstTtl, serverTtl: -1, shownBy: 'ttl', alivePast: -1, clientTtl, trigger, closedPast: null });
           return;
         }
         const reuse = lastIdleReuse(conn);
@@ -259,6 +296,7 @@ export const middleboxIdleTimeout: DetectorDefinition = {
         let finding: Finding;
         let shownBy: 'ttl' | 'too-soon' | null = null;
         let alivePast = -1;
+        let closedPast: ClosedPast | null = null;
         // The RST's TTL is neither its handshake's nor its data's (a SYN proxy answers the handshake
         // from elsewhere), at the capture point where the RST was seen.
         const serverTtl = ownTtlWhereReset(s);
@@ -286,7 +324,13 @@ export const middleboxIdleTimeout: DetectorDefinition = {
           // The connection's view past the NAT, when it ended first: the request never got there.
           const sameAddresses = oneSidedAfter(conn, requestTs);
           alivePast = sameAddresses >= 0 ? sameAddresses : serverAlivePast(farViews.get(conn.id), requestTs);
+          closedPast = sameAddresses >= 0 ? null : closedPastBefore(farViews.get(conn.id), requestTs);
           const evidence = evidenceOf(reuse, 'dropped', { resetTs: null, rstTtl: null, serverTtl: s.firstTtl >= 0 ? s.firstTtl : null, rstHasAck: null, retransmissions: c.retransmissions, silentSeconds: ms(span) });
+          if (closedPast !== null) {
+            evidence.serverClosedPastTranslation = at(closedPast.sentTs);
+            evidence.closeResetPastTranslation = at(closedPast.rstTs);
+            evidence.closeIdleBefore = ms(closedPast.idle);
+          }
           if (alivePast >= 0) {
             if (sameAddresses >= 0) {
               evidence.requestAtServerPoint = false;
@@ -301,9 +345,10 @@ export const middleboxIdleTimeout: DetectorDefinition = {
             client: conn.clientName,
             server: conn.serverName,
             ts: requestTs,
-            message: alivePast >= 0 ? 'droppedPast' : 'dropped',
+            message: closedPast !== null ? 'droppedClosedPast' : alivePast >= 0 ? 'droppedPast' : 'dropped',
             data: {
               request: line, idle: ms(idle), retransmissions: c.retransmissions, span: ms(span),
+              ...(closedPast !== null ? { closedIdle: ms(closedPast.idle), trigger: closedPast.trigger, rstTtl: closedPast.rstTtl, clientTtl: closedPast.clientTtl } : {}),
               ...(alivePast >= 0 ? { after: ms(alivePast - requestTs), where: sameAddresses >= 0 ? "at the server's capture point" : 'past the address translation' } : {}),
             },
             evidence,
@@ -312,7 +357,7 @@ export const middleboxIdleTimeout: DetectorDefinition = {
         } else {
           return;
         }
-        p.failures.push({ finding, form, idle, requestTs, rstTtl: s.rstTtl, serverTtl: ownTtlWhereReset(s), shownBy, alivePast, clientTtl: -1, trigger: '' });
+        p.failures.push({ finding, form, idle, requestTs, rstTtl: s.rstTtl, serverTtl: ownTtlWhereReset(s), shownBy, alivePast, clientTtl: -1, trigger: '', closedPast });
       },
 
       onFinish() {
@@ -351,7 +396,9 @@ export const middleboxIdleTimeout: DetectorDefinition = {
         };
         for (const [server, p] of servers) {
           if (p.failures.length === 0) continue;
-          const idles = p.failures.map((f) => f.idle);
+          // The connection's view past the NAT, when it ended after it: the server's close there, reset by the path.
+          for (const f of p.failures) if (f.form === 'dropped' && f.closedPast === null && f.finding.flowId !== null) f.closedPast = closedPastBefore(farViews.get(f.finding.flowId), f.requestTs);
+          const idles = p.failures.map(boundOf);
           const shortest = Math.min(...idles);
           const longest = Math.max(...idles);
           const resets = p.failures.filter((f) => f.form === 'reset');
@@ -371,6 +418,15 @@ export const middleboxIdleTimeout: DetectorDefinition = {
           const pastOnly = drops.filter((f) => f.alivePast >= 0 && !(p.lastServerPacket > f.requestTs)).length;
           const silentAfter = dropped - aliveAfter - pastOnly;
           const shownPast = drops.filter((f) => f.alivePast >= 0).length;
+          const closedPast = drops.filter((f) => f.closedPast !== null);
+          const oneClosed = closedPast.length === 1;
+          const closedPastWhat =
+            closedPast.length === 0
+              ? ''
+              : `; past the address translation the server had closed ${oneClosed ? 'it' : `${closedPast.length} of them`} after ${[...new Set(closedPast.map((f) => ms(f.closedPast?.idle ?? 0)))].join('/')} s idle, ` +
+                `and ${oneClosed ? 'its' : 'their'} ${[...new Set(closedPast.map((f) => f.closedPast?.trigger ?? ''))].join('/')} ${oneClosed ? 'was' : 'were'} reset in the client's name from elsewhere on the path ` +
+                `(IP TTL ${[...new Set(closedPast.map((f) => f.closedPast?.rstTtl ?? -1))].join('/')}, where the client's packets have ${[...new Set(closedPast.map((f) => f.closedPast?.clientTtl ?? -1))].join('/')}) ` +
+                `and never reached the client: the middlebox had forgotten ${oneClosed ? 'the connection' : 'them'} by then`;
           const oneIdle = idleResets.length === 1;
           const idleReset =
             `${oneIdle ? 'was' : 'were'} reset in the client's name from elsewhere on the path when the server sent on ${oneIdle ? 'it' : 'them'} ` +
@@ -385,7 +441,7 @@ export const middleboxIdleTimeout: DetectorDefinition = {
           const ttls = resets.length > 0 ? ` (${shown})` : '';
           const what = [
             resets.length > 0 ? `${resets.length} ${resets.length === 1 ? 'was' : 'were'} reset in the server's name from elsewhere on the path${ttls}` : '',
-            dropped > 0 ? `${dropped} ${dropped === 1 ? 'was' : 'were'} dropped: retransmitted with nothing back${aliveAfter > 0 ? `, while the server went on answering${aliveAfter < dropped ? ` (after ${aliveAfter} of them)` : ''}` : ''}` : '',
+            dropped > 0 ? `${dropped} ${dropped === 1 ? 'was' : 'were'} dropped: retransmitted with nothing back${aliveAfter > 0 ? `, while the server went on answering${aliveAfter < dropped ? ` (after ${aliveAfter} of them)` : ''}` : ''}${closedPastWhat}` : '',
             requests > 0 ? idleWhat : '',
           ].filter((t) => t !== '').join('; ');
           const bound = answered > 0 ? `between ${ms(answered)} and ${ms(shortest)} s` : `at most ${ms(shortest)} s`;
@@ -404,7 +460,7 @@ export const middleboxIdleTimeout: DetectorDefinition = {
           }
           const opening =
             requests > 0
-              ? `${requests} request${requests === 1 ? '' : 's'} to ${server} on connections reused after ${ms(reusedFrom)}${reusedTo > reusedFrom ? `-${ms(reusedTo)}` : ''} s idle failed, and the server had closed none of those connections (no FIN, no RST of its own): ${what}. `
+              ? `${requests} request${requests === 1 ? '' : 's'} to ${server} on connections reused after ${ms(reusedFrom)}${reusedTo > reusedFrom ? `-${ms(reusedTo)}` : ''} s idle failed, and ${closedPast.length > 0 ? 'no close of the server reached the client on those connections' : 'the server had closed none of those connections'} (no FIN, no RST of its own): ${what}. `
               : `${idleResets.length} connection${oneIdle ? '' : 's'} to ${server} idle for ${ms(shortest)}${longest > shortest ? `-${ms(longest)}` : ''} s ${idleReset}; the client had closed ${oneIdle ? 'nothing' : 'none of them'}. `;
           ctx.diagnose({
             server,
