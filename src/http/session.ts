@@ -17,6 +17,9 @@ export const MAX_PENDING_EXCHANGES = 2048;
 export const MAX_INTERIM_KEPT = 8;
 /** Server data times kept per session (HttpSession.recentServerData). */
 export const RECENT_SERVER_DATA = 8;
+/** RECENT_SERVER_DATA doubles, pushed one by one (packed doubles): each session's ring is a copy, of that kind too. */
+const SERVER_DATA_RING: number[] = [];
+for (let i = 0; i < RECENT_SERVER_DATA; i++) SERVER_DATA_RING.push(0.5);
 /** Segments this close (seconds) after the one before arrive as one read (a chunk split by the MSS). */
 const SAME_READ = 0.001;
 
@@ -488,9 +491,11 @@ export class HttpSession {
    * segments within a millisecond of the one before taken as one read) and how many were noted: a
    * timer re-armed lazily by reads (nginx moves its read timer only for a read 0.3 s or more after
    * it last set it) may have run from any of those of the last 0.3 s before a cut
-   * (detect/read-timer.ts). Written on the server's data path without allocating.
+   * (detect/read-timer.ts). Written on the server's data path without allocating. A packed array
+   * of doubles, not a Float64Array: the typed array's view, buffer and store cost ~260 bytes a
+   * session, the array ~110 (RECENT_SERVER_DATA doubles).
    */
-  readonly recentServerData = new Float64Array(RECENT_SERVER_DATA);
+  readonly recentServerData: number[] = SERVER_DATA_RING.slice().fill(0);
   recentServerCount = 0;
 
   private clientSniffed = false;
