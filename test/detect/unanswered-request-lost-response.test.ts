@@ -24,6 +24,24 @@ function prefix(cap: Capture): Conn {
   return c;
 }
 
+/**
+ * The client's capture where the server's FIN, queued behind its unacknowledged answer, never comes:
+ * only its ACK of the client's FIN, at a sequence number past the answer, shows the answer sent.
+ * `acksAt`: 'past' (that ACK past the answer) or 'answer-start' (near miss: the ACK at the answer's
+ * first byte proves nothing sent: a hung server).
+ */
+function clientSideAckOnly(acksAt: 'past' | 'answer-start'): Capture {
+  const cap = new Capture();
+  const c = prefix(cap);
+  const acked = c.sSeq;
+  c.send(1.0, 'c', REQ);
+  c.ack(1.0001, 's');
+  if (acksAt === 'past') c.unseen('s', RESP);
+  c.fin(2.001, 'c', { ack: acked });
+  c.ack(2.0012, 's');
+  return cap;
+}
+
 /** The client's capture: the answer never arrives; `through`: its retransmission did (near miss). */
 function clientSide(through: boolean): Capture {
   const cap = new Capture();
@@ -109,6 +127,17 @@ describe('unanswered-request: the path lost the answer, the client gave up at it
     expect(d.explanation).not.toContain('hung or was too slow');
     expect(d.remedy).toMatch(/^Look at the path between the client and the server/);
     expect(d.remedy).not.toContain('did not answer');
+  });
+
+  test("seen from the client with only the server's ACK of the FIN past the answer (its FIN queued behind it): the path blamed; at the answer's first byte: a hung server", () => {
+    const past = ofKind(clientSideAckOnly('past').analyze([unansweredRequest]), 'unanswered-request');
+    expect(past).toHaveLength(1);
+    expect(past[0].evidence).toMatchObject({ answerLostOnPath: 'hole', answerLostBytes: RESP.length });
+    const r = clientSideAckOnly('answer-start').analyze([unansweredRequest]);
+    const hung = ofKind(r, 'unanswered-request');
+    expect(hung).toHaveLength(1);
+    expect(hung[0].evidence.answerLostOnPath).toBeUndefined();
+    expect(r.diagnoses.find((x) => x.kind === 'unanswered-request')!.explanation).toContain('its application hung or was too slow');
   });
 
   test.each([

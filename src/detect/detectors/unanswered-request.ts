@@ -6,7 +6,7 @@ import { sharedLazyArrivalFlows } from './keepalive-race';
 import { resetFromOtherHost } from '../path-reset';
 import { answeredAfterClientClosed, at, captureLossNote, closeMayBeAnnounced, fineDuration, HALF_CLOSE_GRACE, hostOf, isoTime, lostBeforeRequest, microsAsMs, ms, peerAckedAll, requestLine, RESET_ON_ARRIVAL_SLACK, resetOnArrivalWithoutClose, roundTripToServer, timeOfDay } from '../facts';
 import { handshakeCapturePosition } from '../../flow/capture-point';
-import { seqDiff } from '../../flow/seq';
+import { seqDiff, seqGt } from '../../flow/seq';
 import type { Finding, InferredValue, Severity } from '../finding';
 import { clusterByDelay, failureKey, LegRequest, LoopFront, relayedToClientsText, sharedProxyLegs } from '../proxy-legs';
 import { BackendCloseRelay, backendCloseRelays, backendCloseRelayWords } from '../backend-close-relays';
@@ -714,6 +714,22 @@ export const unansweredRequest: DetectorDefinition = {
     }
 
     /**
+     * Seen from the client, with no hole in the server's stream: an empty segment of the server's
+     * (an ACK of the client's resent request or of its FIN) after the request carried a sequence
+     * number past every byte that reached the client (Endpoint.aheadSeq), which the client never
+     * acknowledged: the server had sent that many bytes after its earlier answers, and the path lost
+     * them (its FIN, queued behind them, never came).
+     */
+    function aheadAnswerOf(conn: AnalyzedConnection, t: Tracked): LostAnswer | null {
+      const s = conn.server;
+      const c = conn.client;
+      if (s.aheadTs < 0 || s.aheadTs < (t.ex.requestEnd ?? Infinity) || s.lastDataTs > t.answeredUntil || !c.hasAck || !s.hasNextSeq) return null;
+      if (s.lostBytes > 0 || seqGt(c.highestAck, s.nextSeq)) return null;
+      const bytes = seqDiff(s.nextSeq, s.aheadSeq);
+      return bytes > 0 ? { view: 'hole', bytes, resends: 0, clientResends: 0 } : null;
+    }
+
+    /**
      * Seen from the server: its latest answer went out whole, the server resent data (its
      * retransmission timer: it was not acknowledged), and the client's acknowledgement never moved
      * after the answer began, its close (a FIN or RST that acknowledges) included, though the close
@@ -1327,7 +1343,7 @@ export const unansweredRequest: DetectorDefinition = {
       const resentNote =
         clientResends > 0
           ? ` The client resent data on ${mine.length === 1 ? 'that connection' : 'those connections'} too (${clientResends} segment${clientResends === 1 ? '' : 's'}): ` +
-            `copies of its requests were lost on the way in as well, so it may have sent a request before the first copy the server saw, and waited longer than the wait counted here.`
+            `the path lost packets of its or the server's acknowledgements of them; where a request's first copy was lost, the client sent it before the copy the server saw, and waited longer than the wait counted here.`
           : '';
       return {
         ...d,
@@ -3178,6 +3194,8 @@ export const unansweredRequest: DetectorDefinition = {
           const lost = holeAnswerOf(conn, t);
           if (lost === null) return;
           t.lostAnswer = lost;
+        } else if (t.lateAnswer === null && t.encrypted === null) {
+          t.lostAnswer = aheadAnswerOf(conn, t);
         }
         if (t.afterCloseNotice) return;
         // The path dropped the large segments of this connection (pmtu-blackhole reports it): an
