@@ -92,6 +92,14 @@ interface Abandon extends CutResponse {
    */
   pathLost: number;
   /**
+   * Bytes the server had sent before the close that the client had not acknowledged when it closed
+   * (unacknowledgedAtClose). Sent before a silence of MIN_STALL or more, they would have been
+   * acknowledged had they arrived (a receiver's kernel acknowledges within its delayed-ACK time, at
+   * most 500 ms, whether its application reads or not, unless its window is closed): the path lost
+   * them, and the silence was the client waiting for their retransmission, not the server pausing.
+   */
+  unackedAtClose: number;
+  /**
    * The capture missed data of this connection (acknowledged, never seen) or began mid-stream: the
    * server's last byte before the close may be among what it missed, the silence shorter than measured.
    */
@@ -244,7 +252,8 @@ function abandonOf(conn: AnalyzedConnection, options: DetectOptions): Abandon | 
   // response the session settled as ended after the close (responseAfterClientClose) already counts
   // only what had come before it.
   const afterClose = framing === 'chunked' || ex.responseAfterClientClose === true ? 0 : sentAfterClose(conn);
-  const notReceived = unacknowledgedAtClose(conn, close.rst) + afterClose;
+  const unackedAtClose = unacknowledgedAtClose(conn, close.rst);
+  const notReceived = unackedAtClose + afterClose;
   if (notReceived > 0) cut.received = Math.max(0, cut.received - notReceived);
   return {
     ...cut,
@@ -260,6 +269,7 @@ function abandonOf(conn: AnalyzedConnection, options: DetectOptions): Abandon | 
     clientResetTs: !close.rst && c.rstTs > close.ts ? c.rstTs : -1,
     clientResetFrame: !close.rst && c.rstTs > close.ts ? c.rstFrame : 0,
     pathLost: pathLosses(conn),
+    unackedAtClose,
     captureLost: captureLostOn(conn) || startedMidStream(conn),
     proxyTells: proxyTellsOf(ex, conn),
     timerFromTs: lazyTimerStart(conn, ex.responseStart, lastByteTs),
@@ -826,8 +836,13 @@ function diagnoseStalls(
         `the stall lasted at least ${spanOf(resumed.map((a) => a.clientResetTs - a.lastByteTs))} s.`
       : '';
   const lost = stalls.filter((a) => a.pathLost > 0).length;
-  const lossNote =
-    lost > 0
+  // Every stall with bytes sent before the silence and never acknowledged (Abandon.unackedAtClose):
+  // the server had not paused, the client waited out a loss on the path.
+  const starved = stalls.every((a) => a.unackedAtClose > 0);
+  const unacked = spanOf(stalls.map((a) => a.unackedAtClose));
+  const lossNote = starved
+    ? ''
+    : lost > 0
       ? ` On ${lost === n ? (n === 1 ? 'that connection' : 'those connections') : `${lost} of those connections`} the path was losing the server's packets: part of the silence may be the server's retransmission timer, not the server pausing.`
       : '';
   const othersNote =
@@ -840,15 +855,23 @@ function diagnoseStalls(
   const bodies = stalls.map((a) => `${a.received} of ${a.declared}`);
   const explanation =
     `${who} closed ${n === 1 ? 'its connection' : `${n} connections`} to ${first.server} in the middle of ${n === 1 ? 'a response body' : 'response bodies'} the server had declared ` +
-    `(${[...new Set(bodies)].slice(0, 3).join(', ')} body bytes received), ${since} s after the request, after the server had sent nothing for ${silence} s: ` +
-    `the server stalled mid-body and the client gave up, a failed download on its side (wget "Read error at byte N/M (Connection timed out)", curl (28) "Operation timed out", ` +
-    `fetch's TimeoutError).${stallNote}${lossNote} ` +
+    `(${[...new Set(bodies)].slice(0, 3).join(', ')} body bytes received), ${since} s after the request, after the server had sent nothing${starved ? ' new' : ''} for ${silence} s: ` +
+    (starved
+      ? `the server had not stalled: it had sent ${unacked} bytes more before that silence, which the client had not acknowledged when it closed ` +
+        `(a receiver acknowledges what arrives within its delayed-ACK time, at most 500 ms, whether its application reads it or not): the path lost them, ` +
+        `and the silence was the server's retransmission timer (200 ms and doubling) waiting out the loss while the client's timer ran; a failed download on the client's side ` +
+        `(wget "Read error at byte N/M (Connection timed out)", curl (28) "Operation timed out", fetch's TimeoutError). `
+      : `the server stalled mid-body and the client gave up, a failed download on its side (wget "Read error at byte N/M (Connection timed out)", curl (28) "Operation timed out", ` +
+        `fetch's TimeoutError).${stallNote}${lossNote} `) +
     `${n === 1 ? 'One wait names' : `${n === 2 ? 'Two' : `${n} scattered`} waits name`} no timeout value, only bounds: if a read timeout between bytes ended ${n === 1 ? 'it' : 'them'}, it is at most ${readBound} s${settings(readSettings)}; ` +
-    `if a total timeout did, about ${since} s counted from the request${fromSyn}${settings(totalSettings)}${sameSettings}; a person cancelling during the stall looks the same.${followedNote}${othersNote}${owedNote} ${SERVER_VIEW}`;
-  const remedy =
-    `Find why ${first.server} stops sending for ${readBound} s or more in the middle of ${n === 1 ? 'this body' : 'these bodies'} (a slow backend, disk or upstream between writes, a lock, ` +
-    'a Content-Length larger than the body it sends). If such pauses are legitimate, raise the client\'s read timeout above them and its total timeout above the whole transfer, ' +
-    'or have the server keep bytes flowing.';
+    `if a total timeout did, about ${since} s counted from the request${fromSyn}${settings(totalSettings)}${sameSettings}; a person cancelling during the ${starved ? 'silence' : 'stall'} looks the same.${followedNote}${othersNote}${owedNote} ${SERVER_VIEW}`;
+  const remedy = starved
+    ? `Look at the path between ${hostOf(first.client)} and ${hostOf(first.server)} first: it was losing the server's packets (\`mtr\`, interface and qdisc drop counters, ` +
+      `a rate limit or a statistic DROP rule on the way, a congested link). A client read timeout of ${readBound} s or less leaves room for a few retransmissions at most: ` +
+      `raise it well above a few RTOs where the path cannot be fixed at once; the server was not slow.`
+    : `Find why ${first.server} stops sending for ${readBound} s or more in the middle of ${n === 1 ? 'this body' : 'these bodies'} (a slow backend, disk or upstream between writes, a lock, ` +
+      'a Content-Length larger than the body it sends). If such pauses are legitimate, raise the client\'s read timeout above them and its total timeout above the whole transfer, ' +
+      'or have the server keep bytes flowing.';
   ctx.diagnose({ server: first.server, count: n, inferred: {}, explanation, remedy, anomalyIds: ids });
 }
 

@@ -6,6 +6,7 @@ import { sharedLazyArrivalFlows } from './keepalive-race';
 import { resetFromOtherHost } from '../path-reset';
 import { answeredAfterClientClosed, at, captureLossNote, closeMayBeAnnounced, fineDuration, HALF_CLOSE_GRACE, hostOf, isoTime, lostBeforeRequest, microsAsMs, ms, peerAckedAll, requestLine, RESET_ON_ARRIVAL_SLACK, resetOnArrivalWithoutClose, roundTripToServer, timeOfDay } from '../facts';
 import { handshakeCapturePosition } from '../../flow/capture-point';
+import { seqDiff, seqGt } from '../../flow/seq';
 import type { Finding, InferredValue, Severity } from '../finding';
 import { clusterByDelay, failureKey, LegRequest, LoopFront, relayedToClientsText, sharedProxyLegs } from '../proxy-legs';
 import { BackendCloseRelay, backendCloseRelays, backendCloseRelayWords } from '../backend-close-relays';
@@ -270,6 +271,11 @@ const UNREACHED_SILENCE_RATIO = 2;
  * request on an ordinary lossy path can reach; shorter recoveries are the path's everyday loss.
  */
 const DELAYED_NOTED_AFTER = 3;
+/**
+ * The longest a receiver may delay its acknowledgement (seconds; RFC 1122 4.2.3.2: under 0.5 s): data
+ * that arrived is acknowledged within it whether the application reads it or not.
+ */
+const ACK_DELAY_MAX = 0.5;
 const MAX_SERVERS = 10_000;
 const MAX_SERVER_IPS = 100_000;
 
@@ -288,6 +294,30 @@ interface Tracked {
   /** Later requests on the connection that got no response either (pipelined behind it): how many, and the first few lines. */
   moreUnanswered: number;
   moreLines: string[];
+  /** The server sent an answer the path lost before the client (see LostAnswer); null: none seen sent. */
+  lostAnswer?: LostAnswer | null;
+}
+
+/**
+ * An answer the server sent that never reached the client (blind round 17, middlebox s11: random
+ * loss on the path, a 1 s client timeout). `hole`: seen from the client, the server's later packet
+ * (its FIN) came past bytes the capture never showed and the client never acknowledged: a capture
+ * that only missed them at the client would show the client acknowledging them, so the path lost
+ * them. `unacked`: seen from the server, its answer (and its retransmission) went out and the
+ * client's acknowledgement never moved past the request until it closed.
+ */
+interface LostAnswer {
+  view: 'hole' | 'unacked';
+  /** Bytes of the answer the client never acknowledged. */
+  bytes: number;
+  /** Segments the server resent on the connection (its retransmission timer): 0 where the capture cannot tell. */
+  resends: number;
+  /**
+   * Seen from the server: data segments the client resent on the connection (pathResends). Copies
+   * of the request lost on the way too: the client may have sent it before the first copy the
+   * server saw, and waited longer than the wait measured here.
+   */
+  clientResends: number;
 }
 
 /** How a close with the request pending ended it when no timer did (null: a wait, which may be a timer's). */
@@ -357,6 +387,19 @@ interface Unreached {
   resends: number;
   /** Seconds from the request to its last resend: the client gave up no sooner. */
   resentFor: number;
+}
+
+/**
+ * What the server did with the requests, for a diagnosis: it answered those whose answer the path
+ * lost (Wait.lostAnswer); of the others, whether its stack had them (ackedText).
+ */
+function answeredText(members: ReadonlyArray<{ serverAcked: boolean; lostAnswer: LostAnswer | null }>, acked: number): string {
+  const lost = members.filter((w) => w.lostAnswer !== null).length;
+  if (lost === 0) return ackedText(acked, members.length);
+  const n = members.length;
+  if (lost === n) return n === 1 ? 'The server answered it, but the answer never reached the client' : 'The server answered every one of them, but the answers never reached the client';
+  const rest = members.filter((w) => w.lostAnswer === null);
+  return `The server answered ${lost} of them, the answers never reaching the client; of the others: ${ackedText(rest.filter((w) => w.serverAcked).length, rest.length).replace(/^The/, 'the')}`;
 }
 
 /** Whether the server's stack had the unanswered requests (it ACKed them), for a diagnosis: `acked` of `n`. */
@@ -441,6 +484,8 @@ interface Wait {
    * shown whether it had sent an answer the path lost): the hosts, for PathSegmentSizes; else null.
    */
   unprovenHosts: { serverHost: string; clientHost: string } | null;
+  /** The server's answer was sent and the path lost it (Tracked.lostAnswer). */
+  lostAnswer: LostAnswer | null;
 }
 
 /**
@@ -551,6 +596,9 @@ export const unansweredRequest: DetectorDefinition = {
     severity: 'error',
     messages: {
       closed: '{request} got no response: the {closedBy} closed the connection ({closedWith}) {wait} s after the request; {acked}',
+      lostAnswer:
+        '{request} got no response the client received: the server answered it ({bytes} bytes{resent}), but {how}; ' +
+        'the client closed the connection ({closedWith}) {wait} s after the request, having acknowledged none of the answer: the path lost it, not the server',
       open: '{request} still had no response when {when}, {wait} s after it was sent; {acked}',
       openSlow: '{request} still had no response when {when}, {wait} s after it was sent, {slowest}; {acked}',
       late:
@@ -594,6 +642,8 @@ export const unansweredRequest: DetectorDefinition = {
     const segmentSizes = new PathSegmentSizes();
     /** Findings whose request a PMTU black hole may have met unseen (Wait.unprovenHosts), by finding id. */
     const unproven = new Map<string, { serverHost: string; clientHost: string }>();
+    /** Findings whose answer the server sent and the path lost (Wait.lostAnswer), by finding id. */
+    const lostAnswers = new Map<string, LostAnswer>();
     const open: OpenRequest[] = [];
     /** Addresses that are servers to clients on other addresses (a closer at one of them is a proxy). */
     const serverIps = new Set<string>();
@@ -645,6 +695,77 @@ export const unansweredRequest: DetectorDefinition = {
     const takenWait = new Float64Array(TAKEN_SLOTS);
     const takenMethod: Array<string | null> = new Array<string | null>(TAKEN_SLOTS).fill(null);
     const takenUri: Array<string | null> = new Array<string | null>(TAKEN_SLOTS).fill(null);
+    /** Per connection slot: its latest answered exchange (see unackedAnswerOf). */
+    const answeredId = new Float64Array(TAKEN_SLOTS).fill(-1);
+    const answeredEx: Array<HttpExchange | null> = new Array<HttpExchange | null>(TAKEN_SLOTS).fill(null);
+
+    /**
+     * Seen from the client: the request unanswered as far as the capture shows, with server bytes
+     * missing after the earlier answers, all of them bytes the client never acknowledged
+     * (Endpoint.unackedBytes: the path lost them, a capture that missed them would show them
+     * acknowledged), the server sending nothing seen after, and the client closing after its request.
+     * Null when anything else made the exchange uncertain (capture loss, a snaplen cut).
+     */
+    function holeAnswerOf(conn: AnalyzedConnection, t: Tracked): LostAnswer | null {
+      const s = conn.server;
+      const c = conn.client;
+      const requestEnd = t.ex.requestEnd ?? 0;
+      if (s.gapBytes === 0 || s.unackedBytes !== s.gapBytes || s.unseenBeforeRst || !c.hasAck) return null;
+      if (s.lastDataTs > t.answeredUntil || s.lossToTs < requestEnd) return null;
+      if (c.finTs < requestEnd && c.rstTs < requestEnd) return null;
+      return { view: 'hole', bytes: s.unackedBytes, resends: 0, clientResends: 0 };
+    }
+
+    /**
+     * Seen from the client, with no hole in the server's stream: an empty segment of the server's
+     * (an ACK of the client's resent request or of its FIN) after the request carried a sequence
+     * number past every byte that reached the client (Endpoint.aheadSeq), which the client never
+     * acknowledged: the server had sent that many bytes after its earlier answers, and the path lost
+     * them (its FIN, queued behind them, never came).
+     */
+    function aheadAnswerOf(conn: AnalyzedConnection, t: Tracked): LostAnswer | null {
+      const s = conn.server;
+      const c = conn.client;
+      if (s.aheadTs < 0 || s.aheadTs < (t.ex.requestEnd ?? Infinity) || s.lastDataTs > t.answeredUntil || !c.hasAck || !s.hasNextSeq) return null;
+      if (s.lostBytes > 0 || seqGt(c.highestAck, s.nextSeq)) return null;
+      const bytes = seqDiff(s.nextSeq, s.aheadSeq);
+      return bytes > 0 ? { view: 'hole', bytes, resends: 0, clientResends: 0 } : null;
+    }
+
+    /**
+     * Seen from the server: its latest answer went out whole, the server resent data (its
+     * retransmission timer: it was not acknowledged), and the client's acknowledgement never moved
+     * after the answer began, its close (a FIN or RST that acknowledges) included, though the close
+     * came more than the round trip to the client and the longest delayed ACK (ACK_DELAY_MAX) after
+     * the answer's end: a client that had received any of it would have acknowledged it by then
+     * (its kernel does, whether its application reads or not), so the path lost it. An answer still
+     * in flight when the client closed (crossing its timeout) is not this. The path's black hole for
+     * large segments is pmtu-blackhole's.
+     */
+    function unackedAnswerOf(conn: AnalyzedConnection, ex: HttpExchange): { t: Tracked; close: CloseEvent } | null {
+      const s = conn.server;
+      const c = conn.client;
+      if (ex.responseStart === null || ex.requestEnd === null || ex.uncertain) return null;
+      if (s.retransmissions === 0 || !c.hasAck || c.highestAckTs >= ex.responseStart || peerAckedAll(s, c)) return null;
+      if (s.lostBytes > 0 || s.lastDataTs < ex.responseStart || conn.app?.tls != null || blackHoleOf(conn) !== null) return null;
+      const { close } = closeAfter(conn, ex.requestEnd, ex.index, false);
+      if (close === null || close.by !== 'client') return null;
+      const clientRtt = handshakeCapturePosition(conn)?.clientRtt ?? 0;
+      if (close.ts - (ex.responseEnd ?? ex.responseStart) <= clientRtt + ACK_DELAY_MAX) return null;
+      // What the close acknowledged: where the client stood when it gave up.
+      const closeAck = close.with === 'FIN' ? (c.finHasAck ? c.finAck : null) : c.rstHasAck ? c.rstAck : null;
+      if (closeAck === null || c.peerSeqEndBeforeClose < 0) return null;
+      const bytes = seqDiff(closeAck, c.peerSeqEndBeforeClose);
+      if (bytes <= 0) return null;
+      const previous = conn.app?.recent.find((e) => e.index === ex.index - 1);
+      return {
+        t: {
+          ex, afterCloseNotice: false, previous, answeredUntil: ex.requestEnd, lateAnswer: null, encrypted: null, moreUnanswered: 0, moreLines: [],
+          lostAnswer: { view: 'unacked', bytes, resends: s.retransmissions, clientResends: pathResends(conn) },
+        },
+        close,
+      };
+    }
     /**
      * By live connection (slots as takenId's): the client's retransmission count when its previous
      * exchange was decided, so that an exchange's own resends are the difference.
@@ -858,6 +979,7 @@ export const unansweredRequest: DetectorDefinition = {
       if (peer.finTs >= close.ts) frames.push(peer.finFrame);
       if (peer.rstTs >= close.ts) frames.push(peer.rstFrame);
       const late = t.lateAnswer;
+      const lost = t.lostAnswer ?? null;
       const lateAfter = late === null ? null : late.ts - requestEnd;
       const openAtEnd = close.by === 'client' && late === null && conn.endReason === 'capture-end' && conn.server.finTs < close.ts && conn.server.rstTs < close.ts;
       // The late response, and the client's reset of it.
@@ -873,7 +995,7 @@ export const unansweredRequest: DetectorDefinition = {
         client: conn.clientName,
         server: conn.serverName,
         ts: close.ts,
-        message: late !== null ? 'late' : ended === null ? 'closed' : ended.ending === 'afterOwnResponse' ? 'closedAfterResponse' : 'closedOnClientFin',
+        message: late !== null ? 'late' : lost !== null && ended === null && close.by === 'client' ? 'lostAnswer' : ended === null ? 'closed' : ended.ending === 'afterOwnResponse' ? 'closedAfterResponse' : 'closedOnClientFin',
         data: {
           request: line ?? (encrypted !== null ? encryptedRequestText(encrypted) : 'a request'),
           closedBy: close.by, closedWith: close.with, wait: ms(wait),
@@ -883,6 +1005,16 @@ export const unansweredRequest: DetectorDefinition = {
           them: t.moreUnanswered === 0 ? 'it' : 'them',
           gap: ended === null ? '' : fineDuration(ended.gap),
           finAfter: fineDuration(conn.client.finTs - requestEnd),
+          ...(lost !== null
+            ? {
+                bytes: lost.bytes,
+                resent: lost.resends > 0 ? `, the server's retransmission timer resending ${lost.resends} segment(s) on the connection` : '',
+                how:
+                  lost.view === 'hole'
+                    ? "no byte of it reached the client: the server's later packet came past those bytes, which the client never acknowledged (a capture that only missed them would show them acknowledged)"
+                    : 'the client never acknowledged any of it, nor its retransmission',
+              }
+            : {}),
         },
         evidence: {
           ...requestEvidence(ex, line, requestEnd),
@@ -899,6 +1031,8 @@ export const unansweredRequest: DetectorDefinition = {
           serverAcked,
           serverZeroWindow: zeroWindow,
           open: false,
+          // Only when the server's answer was seen sent and lost on the path (LostAnswer).
+          ...(lost !== null ? { answerLostOnPath: lost.view, answerLostBytes: lost.bytes, serverResends: lost.resends } : {}),
           forwardedOnFlow: forwarded?.leg.flowId ?? null,
           forwardedTo: forwarded?.leg.server ?? null,
           // Only on a response that came after the client had closed (absent otherwise).
@@ -938,8 +1072,9 @@ export const unansweredRequest: DetectorDefinition = {
         serverClosedOnFin: ended === null && close.by === 'client' && close.with === 'FIN' && late === null && serverCloseOnClientFin(conn) !== null,
         unansweredCount: 1 + t.moreUnanswered,
         unansweredLines: line !== null ? [line, ...t.moreLines] : t.moreLines,
+        lostAnswer: lost,
         unprovenHosts:
-          close.by === 'client' && serverAcked && late === null && forwarded === null && conn.server.lastTs <= close.ts
+          close.by === 'client' && serverAcked && late === null && lost === null && forwarded === null && conn.server.lastTs <= close.ts
             ? { serverHost: conn.serverHost, clientHost: conn.clientHost }
             : null,
       };
@@ -1169,7 +1304,7 @@ export const unansweredRequest: DetectorDefinition = {
 
     /** ctx.diagnose, with the relayed 5xx of the upstream findings it lists (relaysByAnchor) added to it. */
     function emit(d0: DiagnosisInput): void {
-      const d = withCancellations(withPathNote(d0));
+      const d = withCancellations(withLostAnswers(withPathNote(d0)));
       if (relaysByAnchor.size === 0) return ctx.diagnose(d);
       const mine: Array<{ relay: BackendCloseRelay; finding: Finding }> = [];
       for (const id of d.anomalyIds) {
@@ -1192,6 +1327,46 @@ export const unansweredRequest: DetectorDefinition = {
      * sent full-size segments to that client, or its later packets show it sent nothing (a hung
      * application) or an answer the path lost (pmtu-blackhole), nothing is added.
      */
+    /**
+     * A diagnosis whose requests the server did answer, the path losing the answer (Wait.lostAnswer):
+     * the server's application is not to blame for those, the path and a client timeout too short to
+     * outlast the retransmissions are. Said after the diagnosis's own words, which judge the wait.
+     */
+    function withLostAnswers(d: DiagnosisInput): DiagnosisInput {
+      if (lostAnswers.size === 0) return d;
+      const mine: LostAnswer[] = [];
+      for (const id of d.anomalyIds) {
+        const lost = lostAnswers.get(id);
+        if (lost !== undefined) mine.push(lost);
+      }
+      if (mine.length === 0) return d;
+      const all = mine.length === d.anomalyIds.length;
+      const which = d.anomalyIds.length === 1 ? 'this request' : all ? 'these requests' : `${mine.length} of these requests`;
+      // Every answer lost on the path: the server is not to be searched for a hang (the diagnosis's own remedy).
+      const own = all ? '' : ` For the others: ${d.remedy}`;
+      const seen = mine.some((m) => m.view === 'unacked')
+        ? "the server sent its answer, resent it by its retransmission timer, and the client's acknowledgement never moved past the request until it closed"
+        : "the server's next packet came past the bytes of its answer, which the client never acknowledged: sent, and lost before the client";
+      const clientResends = mine.reduce((n, m) => n + m.clientResends, 0);
+      const resentNote =
+        clientResends > 0
+          ? ` The client resent data on ${mine.length === 1 ? 'that connection' : 'those connections'} too (${clientResends} segment${clientResends === 1 ? '' : 's'}): ` +
+            `the path lost packets of its or the server's acknowledgements of them; where a request's first copy was lost, the client sent it before the copy the server saw, and waited longer than the wait counted here.`
+          : '';
+      return {
+        ...d,
+        explanation:
+          d.explanation +
+          ` The path lost ${which === 'this request' ? 'the answer' : `the answers to ${which}`}, not the server: ${seen}; ` +
+          `the client, having received no byte, gave up at its own timeout before a retransmission got through.${resentNote}`,
+        remedy:
+          `Look at the path between the client and the server first (${which === 'this request' ? 'its answer was lost on it' : 'their answers were lost on it'}): ` +
+          `\`mtr\`, interface and qdisc drop counters, a rate limit or a statistic DROP rule on the way, a congested link; the server's logs show the request served. ` +
+          `A client timeout shorter than a few retransmission timeouts (Linux: 200 ms at least, doubling) turns each lost answer into a failure: raise it, or retry idempotent requests.` +
+          own,
+      };
+    }
+
     function withPathNote(d: DiagnosisInput): DiagnosisInput {
       if (unproven.size === 0) return d;
       let sizes: (SegmentSizes & { serverHost: string; clientHost: string }) | null = null;
@@ -1322,6 +1497,7 @@ export const unansweredRequest: DetectorDefinition = {
       // Part of an upstream finding's failure (foldIntoUpstream): its diagnosis lists it, none here.
       if (typeof finding.evidence.upstreamFinding === 'string') return;
       if (w.unprovenHosts !== null && unproven.size < MAX_SERVER_IPS) unproven.set(finding.id, w.unprovenHosts);
+      if (w.lostAnswer !== null && lostAnswers.size < MAX_SERVER_IPS) lostAnswers.set(finding.id, w.lostAnswer);
       let waits = waitsByServer.get(w.server);
       if (waits === undefined && waitsByServer.size < MAX_SERVERS) waitsByServer.set(w.server, (waits = []));
       if (waits !== undefined && waits.length < MAX_WAITS_PER_SERVER) waits.push({ finding, ...w });
@@ -2456,7 +2632,7 @@ export const unansweredRequest: DetectorDefinition = {
       const range = ms(lo) === ms(hi) ? `${ms(lo)} s` : `${ms(lo)}–${ms(hi)} s`;
       const closers = [...new Set(members.map((w) => w.closerIp))].slice(0, 3);
       const acked = members.filter((w) => w.serverAcked).length;
-      const where = ackedText(acked, n);
+      const where = answeredText(members, acked);
       const agents = new ClientAgents();
       for (const w of members) agents.noteIdentity(w.clientAgent, w.clientForwarded);
       const named = agents.describe();
@@ -2697,7 +2873,7 @@ export const unansweredRequest: DetectorDefinition = {
         .filter((k) => k.connectOnly !== true && (role !== 'client' || k.side !== 'server'))
         .map((k) => k.name);
       const knownNote = known.length > 0 ? ` This matches ${known.join('; ')}.` : '';
-      const where = ackedText(acked, members.length);
+      const where = answeredText(members, acked);
       const about = requestsAbout(members);
       // What the server did on its other connections meanwhile may say why (server-stalls).
       const notAccepted = role === 'client' ? notAcceptedWords(server, members) : null;
@@ -2897,7 +3073,27 @@ export const unansweredRequest: DetectorDefinition = {
       },
 
       onExchange(ex, conn) {
-        if (ex.uncertain || ex.requestStart === null || ex.requestEnd === null) return;
+        if (ex.requestStart === null || ex.requestEnd === null) return;
+        if (ex.uncertain) {
+          // Unanswered as far as the capture shows, but with server bytes missing: an answer the path
+          // lost shows so at the client (a hole its ACKs never covered). Judged at the end (holeAnswerOf).
+          if (ex.state === 'no-response' && !tracked.has(conn.id)) {
+            const previous = conn.app?.recent.find((e) => e.index === ex.index - 1);
+            tracked.set(conn.id, {
+              ex, afterCloseNotice: previous?.responseClose === true, previous,
+              answeredUntil: Math.max(ex.requestEnd, previous?.responseEnd ?? -Infinity),
+              lateAnswer: null, encrypted: null, moreUnanswered: 0, moreLines: [],
+              lostAnswer: { view: 'hole', bytes: 0, resends: 0, clientResends: 0 },
+            });
+          }
+          return;
+        }
+        if (ex.state === 'complete' && ex.responseStart !== null) {
+          // The connection's latest answer: one the client never acknowledged may have been lost on the path (unackedAnswerOf).
+          const slot = conn.id & (TAKEN_SLOTS - 1);
+          answeredId[slot] = conn.id;
+          answeredEx[slot] = ex;
+        }
         const late = ex.state === 'no-response' ? null : lateAnswerOf(ex, conn);
         const waited = ex.responseStart !== null ? ex.responseStart - ex.requestEnd : -1;
         // Only answers slow enough to matter to an open request's note (a tenth of its least age).
@@ -2986,6 +3182,16 @@ export const unansweredRequest: DetectorDefinition = {
         const delayed = delayedByConn.size > 0 ? delayedByConn.get(conn.id) : undefined;
         if (delayed !== undefined) delayedByConn.delete(conn.id);
         const t = tracked.get(conn.id) ?? (conn.app?.tls != null ? encryptedTracked(conn) : undefined);
+        const answered = answeredId[slot] === conn.id ? answeredEx[slot] : null;
+        answeredId[slot] = -1;
+        answeredEx[slot] = null;
+        if (t === undefined && answered !== null) {
+          const lost = unackedAnswerOf(conn, answered);
+          if (lost !== null) {
+            if (!claimedElsewhere(conn.id)) report(conn, lost.t, lost.close, false, 0, null);
+            return;
+          }
+        }
         if (t === undefined) {
           // Every exchange answered: the last answer may have met a client that had given up.
           const gaveUpOn = conn.client.rstTs >= 0 ? judgeResetOnArrival(conn) : null;
@@ -2994,6 +3200,13 @@ export const unansweredRequest: DetectorDefinition = {
         }
         if (delayed !== undefined) reportDelayedByPath(conn, delayed.ex, delayed.waited, delayed.resends);
         tracked.delete(conn.id);
+        if (t.lostAnswer != null) {
+          const lost = holeAnswerOf(conn, t);
+          if (lost === null) return;
+          t.lostAnswer = lost;
+        } else if (t.lateAnswer === null && t.encrypted === null) {
+          t.lostAnswer = aheadAnswerOf(conn, t);
+        }
         if (t.afterCloseNotice) return;
         // The path dropped the large segments of this connection (pmtu-blackhole reports it): an
         // answer that left in them never arrived, or the request's own did not; no application hung.
