@@ -26,6 +26,9 @@ export function translatedAddresses(stats: AnalysisStats): string | null {
   return `address translation seen: ${listed}${more}; each connection is analyzed once, under the addresses seen first`;
 }
 
+/** A snaplen that holds the headers of most HTTP/1.x messages (cookies and all). */
+const WHOLE_HEADERS_SNAPLEN = 1024;
+
 /**
  * A warning when the capture's snaplen cut packets inside HTTP headers, or the HTTP framing was
  * lost (it hunted for the next start line) — or null. A snaplen shorter than a response's headers
@@ -37,9 +40,6 @@ export function translatedAddresses(stats: AnalysisStats): string | null {
  * findings marked closeNoticeUnseen (facts.closeMayBeAnnounced, facts.reusedAfterCutHead).
  * Without this line such a capture reads as clean.
  */
-/** A snaplen that holds the headers of most HTTP/1.x messages (cookies and all). */
-const WHOLE_HEADERS_SNAPLEN = 1024;
-
 export function snaplenFramingWarning(stats: AnalysisStats, file?: { snaplenCut: number; snaplen: number }): string | null {
   // A file's warning names its own cut packets and snaplen; the HTTP counts are the analysis's.
   const packets = file === undefined ? `${stats.snaplenCut} packets cut by the capture's snaplen` : `${file.snaplenCut} packets cut by the capture's snaplen (${file.snaplen} bytes)`;
