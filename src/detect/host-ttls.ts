@@ -2,7 +2,6 @@ import type { Endpoint } from '../flow/endpoint';
 import { ownTtlWhereReset, resetFromOtherHost } from '../flow/reset-origin';
 import type { AnalyzedConnection } from './analyzed-connection';
 import type { DetectContext, EventFollower } from './detector';
-import { hostOf } from './facts';
 
 /** Hosts whose TTLs are kept: past this, hosts not yet seen are not learned (a judgement falls back to the connection's own packets). */
 const MAX_HOSTS = 4096;
@@ -99,8 +98,9 @@ export class HostTtls implements EventFollower {
 
   private noteConnection(conn: AnalyzedConnection): void {
     if (conn.id === this.doneId) return;
-    this.note(hostOf(conn.clientName), conn.client);
-    this.note(hostOf(conn.serverName), conn.server);
+    // The connection's cached host texts (hostOf's, made once per connection): this runs per exchange.
+    this.note(conn.clientHost, conn.client);
+    this.note(conn.serverHost, conn.server);
     if (conn.client.firstDataTtl >= 0 && conn.server.firstDataTtl >= 0) this.doneId = conn.id;
   }
 
